@@ -51,8 +51,12 @@ public:
       if (op->for_kind == ForKind::pipelined) {
         kind += fmt::format("<stages={}>", op->stages);
       }
-      line(s, fmt::format("for {} {} in [{}, {} + {}):", kind, to_string(op->var),
-                          to_string(op->min), to_string(op->min), to_string(op->extent)));
+      const IntImm* zero = op->min.as<IntImm>();
+      const std::string bounds = zero && zero->value == 0
+                                     ? fmt::format("[0, {})", to_string(op->extent))
+                                     : fmt::format("[{}, {} + {})", to_string(op->min),
+                                                   to_string(op->min), to_string(op->extent));
+      line(s, fmt::format("for {} {} in {}:", kind, to_string(op->var), bounds));
       nested(op->body);
       return;
     }
