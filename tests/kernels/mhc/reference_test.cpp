@@ -585,3 +585,23 @@ TEST_CASE("references reject wrong sizes with a UserError naming the argument",
   CHECK_THROWS_AS(ref::mhc_pre(cfg, 2, residual, fn, scale, base, {}, 0), UserError);
   CHECK_THROWS_AS(ref::mhc_pre(cfg, -1, residual, fn, scale, base), UserError);
 }
+
+TEST_CASE("mhc_pre at DeepSeek-V4 shapes: TF32 emulation within TF32 tolerance",
+          "[mhc][reference]") {
+  for (std::int64_t H : {4096, 7168}) {
+    const std::int64_t T = 2;
+    Config cfg = make_config(H);
+    cfg.gemm_precision = GemmPrecision::tf32;
+    cfg.norm_eps = 1e-6f;
+    INFO("H=" << H);
+    auto in = inputs::make_pre_inputs(cfg, T, 0);
+    const int splits = choose_num_splits(132, T, cfg.k());
+    const auto got =
+        ref::mhc_pre(cfg, T, in.residual, in.fn, in.scale, in.base, in.norm_weight, splits);
+    CHECK(got.stage_a.num_splits == (H == 4096 ? 64 : 112));
+    const auto want = naive_pre(cfg, T, in.residual, in.fn, in.scale, in.base, in.norm_weight);
+    check_close(got.post_mix, want.post, 1e-4, 1e-3);
+    check_close(got.comb_mix, want.comb, 1e-4, 1e-3);
+    check_bf16_close(got.layer_input, want.layer_input, 1);
+  }
+}
