@@ -1,0 +1,115 @@
+// Runs the `tessera` binary as a user would and checks output and exit codes.
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string output; // stdout and stderr together
+};
+
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + TESSERA_CLI_PATH + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    r.output.append(buf.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / ("tessera-cli-" + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(dir); }
+  ~Scratch() { fs::remove_all(dir); }
+  fs::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    return dir / name;
+  }
+};
+
+} // namespace
+
+TEST_CASE("tessera --help lists the subcommands", "[cli]") {
+  const Result r = run("--help");
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("compile"));
+  CHECK_THAT(r.output, Contains("cache"));
+  CHECK_THAT(r.output, Contains("info"));
+  CHECK(run("").status != 0);
+  CHECK(run("no-such-command").status != 0);
+}
+
+TEST_CASE("tessera compile writes a cubin or PTX and reports resources", "[cli]") {
+  Scratch s;
+  s.write("helper.cuh", "__device__ inline float twice(float x) { return 2 * x; }\n");
+  const fs::path src = s.write("k.cu", "#include \"helper.cuh\"\n"
+                                       "extern \"C\" __global__ void k(float* x) { *x = "
+                                       "twice(*x); }\n");
+  Result r = run("compile " + src.string() + " --arch sm_90a");
+  CHECK(r.status == 0);
+  CHECK(fs::file_size(s.dir / "k.cubin") > 0);
+  CHECK_THAT(r.output, Contains("registers"));
+  r = run("compile " + src.string() + " --arch sm_80 --ptx -o " + (s.dir / "out.ptx").string());
+  CHECK(r.status == 0);
+  std::ifstream in(s.dir / "out.ptx");
+  const std::string ptx((std::istreambuf_iterator<char>(in)), {});
+  CHECK_THAT(ptx, Contains(".target sm_80"));
+}
+
+TEST_CASE("tessera compile fails with a one-line reason", "[cli]") {
+  Scratch s;
+  const fs::path bad = s.write("bad.cu", "extern \"C\" __global__ void k(float* x) {\n"
+                                         "  x[0] = nope;\n}\n");
+  Result r = run("compile " + bad.string() + " --arch sm_90a");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("tessera: error: NVRTC failed to compile bad.cu for sm_90a"));
+  CHECK_THAT(r.output, Contains("bad.cu:2 |   x[0] = nope;"));
+  r = run("compile " + (s.dir / "missing.cu").string() + " --arch sm_90a");
+  CHECK(r.status != 0);
+  r = run("compile " + bad.string() + " --arch nonsense");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("invalid target arch 'nonsense'"));
+}
+
+TEST_CASE("tessera cache path, stats and clear follow TESSERA_CACHE_DIR", "[cli]") {
+  Scratch s;
+  const std::string env = "TESSERA_CACHE_DIR=" + (s.dir / "cache").string();
+  Result r = run("cache path", env);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains((s.dir / "cache").string()));
+  // A fake entry, as the cache would have published it.
+  fs::create_directories(s.dir / "cache" / "v1" / "ab" / "abcdef");
+  std::ofstream(s.dir / "cache" / "v1" / "ab" / "abcdef" / "kernel.cubin") << "0123456789";
+  r = run("cache stats", env);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("entries:   1"));
+  r = run("cache clear", env);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("removed 1 entries"));
+  CHECK_FALSE(fs::exists(s.dir / "cache" / "v1" / "ab"));
+}
+
+TEST_CASE("tessera info reports NVRTC, the cache and the driver", "[cli]") {
+  const Result r = run("info", "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1");
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("NVRTC:"));
+  CHECK_THAT(r.output, Contains("sm_90a"));
+  CHECK_THAT(r.output, Contains("cache:"));
+  CHECK_THAT(r.output, Contains("driver:    none (no CUDA driver found"));
+}

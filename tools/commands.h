@@ -1,0 +1,29 @@
+/** \file
+ * Subcommands of the `tessera` CLI. Each lives in its own cmd_<name>.cpp and registers itself
+ * on the root app; to add one, declare its add_<name>_command here, call it in main.cpp and add
+ * the file to tools/CMakeLists.txt.
+ *
+ * Conventions: a command reports failure by throwing (tessera::Error or CommandError); main()
+ * prints "tessera: error: <one line>" to stderr and exits with status 1.
+ */
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+
+namespace tessera::cli {
+
+/** A failure with a one-line reason, e.g. an unreadable input file. */
+class CommandError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/** `tessera compile FILE.cu --arch sm_90a [-o out.cubin] [--ptx] ...` */
+void add_compile_command(CLI::App& app);
+/** `tessera cache stats|path|clear` */
+void add_cache_command(CLI::App& app);
+/** `tessera info`: driver, devices, NVRTC, cache location. */
+void add_info_command(CLI::App& app);
+
+} // namespace tessera::cli
