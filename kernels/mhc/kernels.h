@@ -1,0 +1,119 @@
+/** \file
+ * The mHC kernels as DSL programs: one builder per kernel, each turning compile-time parameters
+ * (hidden size, stream count, eps values, iteration count, split count, tile sizes) into a
+ * traced ir::Kernel. The token count T is the only dynamic dimension (bound at launch).
+ *
+ * Work decomposition (docs/mhc.md, "Kernels"):
+ *  - stage_a:        grid (T, S); block (t, s) reduces split s of row t over K (64-element
+ *                    blocks, DeepGEMM's partition) into partial_mix[s, t, :] / partial_sqrsum[s,
+ * t].
+ *  - big_fuse:       plain: grid (T, ceil(H / hb)); every block sums the S partials of its token
+ *                    (deterministic, sequential in s), computes pre, and collapses one H tile;
+ *                    warp 0 of block (t, 0) also runs post and the Sinkhorn and writes them.
+ *                    norm / broadcast: grid (T); the collapse stays in registers (unrolled over
+ *                    the H tiles) so the RMS statistic of the whole row can be taken.
+ *  - post:           grid (T, ceil(H / hb)), one H tile of all n streams per block.
+ *  - fused_post:     the single-pass small-T kernel of mhc_fused_post_pre: grid (T, S); block
+ *                    (t, s) computes the new residual for its H tiles, stores it, and
+ *                    accumulates the projection and square sum of the unrounded values.
+ *  - head_collapse:  hc_head after stage_a(rows = n): grid (T, ceil(H / hb)).
+ *  - sinkhorn:       one token per thread, grid ceil(T / threads).
+ * Every kernel waits for its predecessor (PDL) at entry and triggers its dependents at exit.
+ */
+#pragma once
+
+#include "dsl/ir.h"
+#include "kernels/mhc/config.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tessera::mhc::kernels {
+
+/** Stage A: `x[T, K] · fn[rows, K]ᵀ` and `Σ x²` per split. */
+struct StageAParams {
+  std::int64_t k = 0; ///< reduction length (n·H, or H for the broadcast variant)
+  int rows = 24;      ///< rows of fn (M3 for pre, n for hc_head)
+  int splits = 1;     ///< S
+  GemmPrecision precision = GemmPrecision::fp32;
+  int threads = 256; ///< threads per block
+  /** K elements per loop iteration of a block (a multiple of 8). */
+  int tile_k = 1024;
+};
+ir::Kernel stage_a(const StageAParams& p);
+
+/** Which stage-B kernel. */
+enum class BigFuseVariant : std::uint8_t {
+  plain,     ///< §3.2
+  norm,      ///< §3.3: fused RMSNorm of the layer input
+  broadcast, ///< §3.4: 2-D embedding input, writes the n residual streams, fused norm
+};
+const char* variant_name(BigFuseVariant v);
+
+/** Stage B ("big fuse"). */
+struct BigFuseParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int splits = 1;
+  int iters = 20;
+  float rms_eps = 1e-6f;
+  float pre_eps = 1e-6f;
+  float sinkhorn_eps = 1e-6f;
+  float post_mult = 2.0f;
+  float norm_eps = 1e-6f; ///< norm and broadcast variants
+  BigFuseVariant variant = BigFuseVariant::plain;
+  /** H elements per tile; the collapse threads are tile_h / 8 (plain) or 128 (norm). */
+  int tile_h = 512;
+};
+BigFuseParams big_fuse_params(const Config& c, int splits, BigFuseVariant v);
+ir::Kernel big_fuse(const BigFuseParams& p);
+
+/** mhc_post. */
+struct PostParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int tile_h = 512; ///< H elements per block; threads = tile_h / 8
+};
+ir::Kernel post(const PostParams& p);
+
+/** Single-pass post + projection partials of mhc_fused_post_pre (small T). */
+struct FusedPostParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int splits = 4;
+  int threads = 128;
+  int tile_h = 512; ///< H elements per loop iteration
+};
+ir::Kernel fused_post(const FusedPostParams& p);
+
+/** hc_head's second kernel: split reduction, pre, collapse. */
+struct HeadCollapseParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int splits = 1;
+  float rms_eps = 1e-6f;
+  float hc_eps = 1e-6f;
+  int tile_h = 512;
+};
+ir::Kernel head_collapse(const HeadCollapseParams& p);
+
+/** Standalone Sinkhorn on `[T, n, n]`. */
+struct SinkhornParams {
+  int n = 4;
+  int iters = 20;
+  float eps = 1e-6f;
+  int threads = 128;
+};
+ir::Kernel sinkhorn(const SinkhornParams& p);
+
+/** A short stable description of the parameters ("H=7168 n=4 S=16 ..."), for cache keys and
+ * `tessera emit`. */
+std::string describe(const StageAParams& p);
+std::string describe(const BigFuseParams& p);
+std::string describe(const PostParams& p);
+std::string describe(const FusedPostParams& p);
+std::string describe(const HeadCollapseParams& p);
+std::string describe(const SinkhornParams& p);
+
+} // namespace tessera::mhc::kernels

@@ -1,0 +1,112 @@
+#include "kernels/mhc/parts.h"
+
+#include "dsl/expr.h"
+
+namespace tessera::mhc::kernels::detail {
+
+using namespace tessera::dsl;
+
+SplitRange split_range(Expr s, std::int64_t length, int block, int splits) {
+  const std::int64_t blocks = (length + block - 1) / block;
+  const int q = static_cast<int>(blocks / splits);
+  const int r = static_cast<int>(blocks % splits);
+  SplitRange out;
+  out.begin_block = s * q + min(s, Expr(r));
+  out.num_blocks = Expr(q) + select(s < r, Expr(1), Expr(0));
+  out.begin = out.begin_block * block;
+  out.end = min((out.begin_block + out.num_blocks) * block, Expr(static_cast<int>(length)));
+  return out;
+}
+
+void reduce_partials(const TileRef& partial_mix, const TileRef& partial_sqrsum, Expr t, int splits,
+                     int rows, const TileRef& red) {
+  Expr tid = thread_idx();
+  if_(tid < rows + 1, [&] {
+    auto acc = local(f32, {}, "split_acc");
+    acc = Expr(0.0f);
+    Expr c = min(tid, Expr(rows - 1));
+    // Sequential in s: the same order on every run and for every T.
+    serial(splits, [&](Var s) {
+      acc = acc + select(tid < rows, Expr(partial_mix[s][t][c]), Expr(partial_sqrsum[s][t]));
+    });
+    red[tid] = acc;
+  });
+  barrier();
+}
+
+namespace {
+
+void normalise_rows(const TileRef& c, const TileRef& sum, int n, float eps) {
+  for (int j = 0; j < n; ++j) {
+    Expr s = c[j][0];
+    for (int k = 1; k < n; ++k) {
+      s = s + c[j][k];
+    }
+    sum = s + eps;
+    for (int k = 0; k < n; ++k) {
+      c[j][k] = c[j][k] / sum;
+    }
+  }
+}
+
+void normalise_cols(const TileRef& c, const TileRef& sum, int n, float eps) {
+  for (int k = 0; k < n; ++k) {
+    Expr s = c[0][k];
+    for (int j = 1; j < n; ++j) {
+      s = s + c[j][k];
+    }
+    sum = s + eps;
+    for (int j = 0; j < n; ++j) {
+      c[j][k] = c[j][k] / sum;
+    }
+  }
+}
+
+} // namespace
+
+void sinkhorn_local(const TileRef& c, int n, int iters, float eps) {
+  auto mx = local(f32, {}, "sk_max");
+  auto sum = local(f32, {}, "sk_sum");
+  for (int j = 0; j < n; ++j) {
+    mx = c[j][0];
+    for (int k = 1; k < n; ++k) {
+      mx = max(Expr(mx), Expr(c[j][k]));
+    }
+    for (int k = 0; k < n; ++k) {
+      c[j][k] = exp(c[j][k] - mx);
+    }
+    Expr s = c[j][0];
+    for (int k = 1; k < n; ++k) {
+      s = s + c[j][k];
+    }
+    sum = s;
+    // Divide by the row sum, then add eps (the kernels' order, §3.0 step 4).
+    for (int k = 0; k < n; ++k) {
+      c[j][k] = c[j][k] / sum + eps;
+    }
+  }
+  normalise_cols(c, sum, n, eps);
+  if (iters > 1) {
+    serial(iters - 1, [&](Var) {
+      normalise_rows(c, sum, n, eps);
+      normalise_cols(c, sum, n, eps);
+    });
+  }
+}
+
+void collapse_tile(const TileRef& residual, const TileRef& out, Expr t, Expr tile_index, int hb,
+                   int n, const TileRef& pre) {
+  auto x = fragment(f32, {n, hb}, "x");
+  copy(residual[t][all][tile(tile_index, hb)], x);
+  auto u = fragment(f32, {hb}, "u");
+  parallel({hb}, [&](Var h) {
+    Expr acc = pre[0] * x[0][h];
+    for (int j = 1; j < n; ++j) {
+      acc = acc + pre[j] * x[j][h];
+    }
+    u[h] = acc;
+  });
+  copy(u, out[t][tile(tile_index, hb)]);
+}
+
+} // namespace tessera::mhc::kernels::detail

@@ -1,0 +1,44 @@
+/** \file
+ * DSL building blocks shared by the mHC kernels (internal): the split reduction of the stage-A
+ * partials, the per-thread Sinkhorn, the collapse of one H tile and the K-split ranges.
+ */
+#pragma once
+
+#include "dsl/builder.h"
+
+#include <cstdint>
+
+namespace tessera::mhc::kernels::detail {
+
+using dsl::Expr;
+using dsl::TileRef;
+
+/** [begin, end) of split `s` when `length` is cut into `blocks` blocks of `block` elements
+ * (the last one possibly short) dealt contiguously: split s gets floor(blocks / S) blocks plus
+ * one more if s < blocks % S (DeepGEMM's partition; ref::stage_a_split_range for block 64). */
+struct SplitRange {
+  Expr begin_block; ///< first block of the split
+  Expr num_blocks;  ///< blocks of the split (may be 0)
+  Expr begin;       ///< first element
+  Expr end;         ///< one past the last element (clipped to `length`)
+};
+SplitRange split_range(Expr s, std::int64_t length, int block, int splits);
+
+/**
+ * Sums the S split partials of token `t` in split order (deterministic): thread c < rows sums
+ * partial_mix[:, t, c], thread `rows` sums partial_sqrsum[:, t]; the results land in `red`
+ * (shared f32 `[rows + 1]`), followed by a block barrier. Needs at least rows + 1 threads.
+ */
+void reduce_partials(const TileRef& partial_mix, const TileRef& partial_sqrsum, Expr t, int splits,
+                     int rows, const TileRef& red);
+
+/** Sinkhorn–Knopp in place on the per-thread local `c` (`[n, n]`, logits on entry): row softmax
+ * + eps, column normalisation, then iters − 1 times row and column normalisation (§3.0). */
+void sinkhorn_local(const TileRef& c, int n, int iters, float eps);
+
+/** `out[t, tile] = bf16(Σ_j pre[j] · residual[t, j, tile])` for H tile `tile_index` of `hb`
+ * elements; `pre` is a per-thread local `[n]`. Collective over the participating threads. */
+void collapse_tile(const TileRef& residual, const TileRef& out, Expr t, Expr tile_index, int hb,
+                   int n, const TileRef& pre);
+
+} // namespace tessera::mhc::kernels::detail

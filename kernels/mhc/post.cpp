@@ -1,0 +1,62 @@
+// mhc_post (spec §3.6): X'[k] = post[k]·y + Σ_j comb[j,k]·X[j], one bf16 rounding.
+#include "dsl/builder.h"
+#include "kernels/mhc/kernels.h"
+#include "runtime/error.h"
+
+#include <fmt/format.h>
+
+namespace tessera::mhc::kernels {
+
+using namespace tessera::dsl;
+
+std::string describe(const PostParams& p) {
+  return fmt::format("H={} n={} tile_h={}", p.hidden, p.n, p.tile_h);
+}
+
+ir::Kernel post(const PostParams& p) {
+  const int n = p.n;
+  const int H = static_cast<int>(p.hidden);
+  const int hb = p.tile_h;
+  if (p.hidden < 1 || n < 1 || hb % 8 != 0 || hb / 8 < 32 || hb / 8 > 1024) {
+    throw InternalError(fmt::format("mhc post: bad parameters ({})", describe(p)));
+  }
+  const int tiles = static_cast<int>((p.hidden + hb - 1) / hb);
+  KernelBuilder kb("mhc_post");
+  Dim T = kb.dim("num_tokens");
+  auto comb_mix = kb.input("comb_mix", f32, {T, n, n});
+  auto residual = kb.input("residual", bf16, {T, n, H});
+  auto post_mix = kb.input("post_mix", f32, {T, n});
+  auto y = kb.input("y", bf16, {T, H});
+  auto out = kb.output("out", bf16, {T, n, H});
+
+  // One H tile of all n streams per block; a 2-D grid keeps enough blocks in flight for small T.
+  kb.launch(grid(T, tiles), threads(hb / 8), [&](Var t, Var hblk) {
+    pdl_wait();
+    auto c = local(f32, {n, n}, "comb");
+    auto pm = local(f32, {n}, "post");
+    for (int j = 0; j < n; ++j) {
+      pm[j] = post_mix[t][j];
+      for (int k = 0; k < n; ++k) {
+        c[j][k] = comb_mix[t][j][k];
+      }
+    }
+    auto x = fragment(f32, {n, hb}, "x");
+    copy(residual[t][all][tile(hblk, hb)], x);
+    auto z = fragment(f32, {hb}, "y_tile");
+    copy(y[t][tile(hblk, hb)], z);
+    auto o = fragment(f32, {n, hb}, "o");
+    parallel({n, hb}, [&](Var k, Var h) {
+      // Column k of comb feeds stream k (the transpose of §3.6).
+      Expr acc = pm[k] * z[h];
+      for (int j = 0; j < n; ++j) {
+        acc = acc + c[j][k] * x[j][h];
+      }
+      o[k][h] = acc;
+    });
+    copy(o, out[t][all][tile(hblk, hb)]);
+    pdl_trigger();
+  });
+  return kb.build();
+}
+
+} // namespace tessera::mhc::kernels
