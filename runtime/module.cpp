@@ -58,19 +58,25 @@ std::shared_ptr<Module> Module::load(std::span<const std::uint8_t> cubin,
     CUkernel kernel = nullptr;
     check(api.cuLibraryGetKernel(&kernel, module->library_, e.name.c_str()), "cuLibraryGetKernel");
     check(api.cuKernelGetFunction(&st->function, kernel), "cuKernelGetFunction");
-    // Parameter layout: the driver's answer (CUDA 12.4+) is authoritative; else the PTX's.
-    if (api.cuFuncGetParamInfo) {
+    // Parameter layout: the PTX signature of the compiled code when we have it, else the
+    // driver's (cuFuncGetParamInfo, CUDA 12.4+; the loop ends at the first invalid index).
+    if (e.params_known) {
+      st->params = e.params;
+      st->params_known = true;
+    } else if (api.cuFuncGetParamInfo) {
+      CUresult last = CUDA_SUCCESS;
       for (std::size_t i = 0;; ++i) {
         std::size_t offset = 0, size = 0;
-        if (api.cuFuncGetParamInfo(st->function, i, &offset, &size) != CUDA_SUCCESS) {
+        last = api.cuFuncGetParamInfo(st->function, i, &offset, &size);
+        if (last != CUDA_SUCCESS) {
           break;
         }
         st->params.push_back({offset, size});
       }
-      st->params_known = true;
-    } else {
-      st->params = e.params;
-      st->params_known = e.params_known;
+      st->params_known = last == CUDA_ERROR_INVALID_VALUE;
+      if (!st->params_known) {
+        st->params.clear();
+      }
     }
     KernelResources& r = st->resources;
     r.registers = function_attribute(api, st->function, CU_FUNC_ATTRIBUTE_NUM_REGS);

@@ -68,7 +68,7 @@ public:
   const std::string& name() const;
   /** Registers, static/local shared memory, max threads, read from the driver at load. */
   const KernelResources& resources() const;
-  /** Parameter layout (from cuFuncGetParamInfo, or the PTX signature on older drivers). */
+  /** Parameter layout (from the PTX signature, else cuFuncGetParamInfo). */
   std::span<const ParamInfo> params() const;
   /** The declared signature, empty when none. */
   std::span<const ParamDecl> signature() const;
