@@ -103,21 +103,14 @@ llvm::Value* emit_f16_to_f32(llvm::IRBuilderBase& b, llvm::Value* bits) {
   return o.as_float(b.CreateOr(sign, mag));
 }
 
-llvm::Value* emit_exp_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
-  // Cephes expf: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite two-part ln2), e^r by a degree-7
-  // polynomial, then the result scaled by 2^n in two exact steps so that results in the
-  // subnormal range are rounded once. Inputs are clamped so that n stays in [-150, 128]; the
-  // clamp bounds still overflow to inf / underflow to 0.
-  Ops o(b, x->getType());
-  llvm::Value* nan = o.is_nan(x);
-  llvm::Value* xc = b.CreateSelect(nan, o.f(0.0f), x);
-  xc = b.CreateSelect(b.CreateFCmpOGT(xc, o.f(89.0f)), o.f(89.0f), xc);
-  xc = b.CreateSelect(b.CreateFCmpOLT(xc, o.f(-104.0f)), o.f(-104.0f), xc);
-  llvm::Value* nf = o.rint(b.CreateFMul(xc, o.f(1.44269504088896341f)));
-  llvm::Value* r = o.fmuladd(nf, o.f(-0.693359375f), xc);
-  r = o.fmuladd(nf, o.f(2.12194440e-4f), r);
+namespace {
+
+// e^r * 2^n for |r| <= ln2/2 (Cephes expf polynomial), scaled in two exact steps so that a
+// result in the subnormal range is rounded once. nf is integral, in [-150, 129].
+llvm::Value* exp_scaled(Ops& o, llvm::Value* r, llvm::Value* nf) {
   static constexpr float kExp[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  llvm::IRBuilderBase& b = o.b;
   llvm::Value* r2 = b.CreateFMul(r, r);
   llvm::Value* p = o.fmuladd(o.poly(r, kExp), r2, b.CreateFAdd(r, o.f(1.0f)));
   llvm::Value* n = b.CreateFPToSI(nf, o.i32);
@@ -126,11 +119,42 @@ llvm::Value* emit_exp_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
   auto pow2 = [&](llvm::Value* k) {
     return o.as_float(b.CreateShl(b.CreateAdd(k, o.u(127)), o.u(23)));
   };
-  llvm::Value* result = b.CreateFMul(b.CreateFMul(p, pow2(n1)), pow2(n2));
-  return b.CreateSelect(nan, x, result);
+  return b.CreateFMul(b.CreateFMul(p, pow2(n1)), pow2(n2));
 }
 
-llvm::Value* emit_log_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
+// x with NaN replaced by 0 and clamped to [lo, hi] (NaN is restored by the caller).
+llvm::Value* clamp_finite(Ops& o, llvm::Value* x, float lo, float hi) {
+  llvm::IRBuilderBase& b = o.b;
+  llvm::Value* xc = b.CreateSelect(o.is_nan(x), o.f(0.0f), x);
+  xc = b.CreateSelect(b.CreateFCmpOGT(xc, o.f(hi)), o.f(hi), xc);
+  return b.CreateSelect(b.CreateFCmpOLT(xc, o.f(lo)), o.f(lo), xc);
+}
+
+} // namespace
+
+llvm::Value* emit_exp_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
+  // Cephes expf: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite two-part ln2). Inputs are clamped
+  // so that n stays in [-150, 129]; the clamp bounds still overflow to inf / underflow to 0.
+  Ops o(b, x->getType());
+  llvm::Value* xc = clamp_finite(o, x, -104.0f, 89.0f);
+  llvm::Value* nf = o.rint(b.CreateFMul(xc, o.f(1.44269504088896341f)));
+  llvm::Value* r = o.fmuladd(nf, o.f(-0.693359375f), xc);
+  r = o.fmuladd(nf, o.f(2.12194440e-4f), r);
+  return b.CreateSelect(o.is_nan(x), x, exp_scaled(o, r, nf));
+}
+
+llvm::Value* emit_exp2_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
+  // 2^x = 2^n e^(f ln2) with n = rint(x) and f = x - n exact, |f ln2| <= ln2/2.
+  Ops o(b, x->getType());
+  llvm::Value* xc = clamp_finite(o, x, -150.0f, 129.0f);
+  llvm::Value* nf = o.rint(xc);
+  llvm::Value* r = b.CreateFMul(b.CreateFSub(xc, nf), o.f(0.693147180559945309f));
+  return b.CreateSelect(o.is_nan(x), x, exp_scaled(o, r, nf));
+}
+
+namespace {
+
+llvm::Value* log_impl(llvm::IRBuilderBase& b, llvm::Value* x, bool base2) {
   // Cephes logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a degree-9 polynomial in
   // m - 1, e ln2 added in two parts. Subnormal inputs are scaled by 2^23 first.
   Ops o(b, x->getType());
@@ -150,16 +174,33 @@ llvm::Value* emit_log_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
                                    2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
   llvm::Value* z = b.CreateFMul(m, m);
   llvm::Value* y = b.CreateFMul(b.CreateFMul(o.poly(m, kLog), m), z);
-  y = o.fmuladd(ef, o.f(-2.12194440e-4f), y);
-  y = o.fmuladd(z, o.f(-0.5f), y);
-  llvm::Value* result = b.CreateFAdd(m, y);
-  result = o.fmuladd(ef, o.f(0.693359375f), result);
+  llvm::Value* result = nullptr;
+  if (base2) {
+    // log2(x) = e + log(m) log2(e): exact for powers of two.
+    y = o.fmuladd(z, o.f(-0.5f), y);
+    result = o.fmuladd(b.CreateFAdd(m, y), o.f(1.44269504088896341f), ef);
+  } else {
+    y = o.fmuladd(ef, o.f(-2.12194440e-4f), y);
+    y = o.fmuladd(z, o.f(-0.5f), y);
+    result = b.CreateFAdd(m, y);
+    result = o.fmuladd(ef, o.f(0.693359375f), result);
+  }
   // Special cases: log(+-0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN propagates.
   result = b.CreateSelect(b.CreateFCmpOEQ(x, o.f(0.0f)),
                           llvm::ConstantFP::getInfinity(o.f32, /*Negative=*/true), result);
   result = b.CreateSelect(b.CreateFCmpOLT(x, o.f(0.0f)), llvm::ConstantFP::getNaN(o.f32), result);
   result = b.CreateSelect(b.CreateFCmpOEQ(x, llvm::ConstantFP::getInfinity(o.f32)), x, result);
   return b.CreateSelect(o.is_nan(x), x, result);
+}
+
+} // namespace
+
+llvm::Value* emit_log_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
+  return log_impl(b, x, false);
+}
+
+llvm::Value* emit_log2_f32(llvm::IRBuilderBase& b, llvm::Value* x) {
+  return log_impl(b, x, true);
 }
 
 llvm::Value* emit_tanh_f32(llvm::IRBuilderBase& b, llvm::Value* x) {

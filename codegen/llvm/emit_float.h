@@ -27,9 +27,13 @@ llvm::Value* emit_f16_to_f32(llvm::IRBuilderBase& b, llvm::Value* bits);
 /** exp(x) for float, inline (no libm call, vectorisable): max error 1 ulp over the whole range,
  * exact 0 / inf at underflow / overflow, NaN propagates. */
 llvm::Value* emit_exp_f32(llvm::IRBuilderBase& b, llvm::Value* x);
+/** 2^x for float, inline: max error 1 ulp; exact for integer x. */
+llvm::Value* emit_exp2_f32(llvm::IRBuilderBase& b, llvm::Value* x);
 /** log(x) for float, inline: max error 1 ulp for normal and subnormal x > 0; log(0) = -inf,
  * log(x < 0) = NaN, log(inf) = inf. */
 llvm::Value* emit_log_f32(llvm::IRBuilderBase& b, llvm::Value* x);
+/** log2(x) for float, inline: max error 1 ulp; exact for powers of two. Special cases as log. */
+llvm::Value* emit_log2_f32(llvm::IRBuilderBase& b, llvm::Value* x);
 /** tanh(x) for float, inline, through exp: max error 1 ulp (see docs/cpu-backend.md). */
 llvm::Value* emit_tanh_f32(llvm::IRBuilderBase& b, llvm::Value* x);
 /** 1 / (1 + exp(-x)), inline: max error 3 ulp. */

@@ -2,6 +2,7 @@
 
 #include "runtime/cpu/jit_llvm.h"
 #include "runtime/cpu/llvm_compat.h"
+#include "runtime/cpu/warp_ops.h"
 #include "runtime/error.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -161,6 +162,15 @@ JitModule compile_impl(std::unique_ptr<llvm::LLVMContext> context,
   impl->jit->getMainJITDylib().addGenerator(
       unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
              "opening the process for symbol lookup"));
+  // Tessera's own runtime helpers are linked statically, so they are not in the process's
+  // dynamic symbol table: bind them by address.
+  llvm::orc::SymbolMap helpers;
+  helpers[impl->jit->mangleAndIntern(kWarpOpSymbol)] =
+      tessera::internal::absolute_symbol(reinterpret_cast<void*>(&tessera_cpu_warp_op));
+  if (llvm::Error err =
+          impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
+    throw CompileError("CPU JIT: defining runtime helpers failed", llvm_error_text(std::move(err)));
+  }
   if (llvm::Error err = impl->jit->addIRModule(
           llvm::orc::ThreadSafeModule(std::move(module), std::move(context)))) {
     throw CompileError("CPU JIT: adding module '" + impl->name + "' failed",

@@ -56,6 +56,21 @@ inline std::uintptr_t symbol_address(const llvm::orc::ExecutorAddr& addr) {
 }
 #endif
 
+/** A symbol definition for an address in this process (JITEvaluatedSymbol up to 16,
+ * ExecutorSymbolDef from 17). */
+#if LLVM_VERSION_MAJOR < 17
+inline llvm::JITEvaluatedSymbol absolute_symbol(void* address) {
+  return llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(address),
+                                  llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+}
+#else
+inline llvm::orc::ExecutorSymbolDef absolute_symbol(void* address) {
+  return llvm::orc::ExecutorSymbolDef(llvm::orc::ExecutorAddr::fromPtr(address),
+                                      llvm::JITSymbolFlags::Exported |
+                                          llvm::JITSymbolFlags::Callable);
+}
+#endif
+
 /** Code generation opt level: `CodeGenOpt::Level` up to 18, `CodeGenOptLevel` from 19. */
 #if LLVM_VERSION_MAJOR < 18
 using CodeGenLevel = llvm::CodeGenOpt::Level;

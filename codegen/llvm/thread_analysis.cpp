@@ -1,0 +1,270 @@
+#include "codegen/llvm/thread_analysis.h"
+
+#include "dsl/ir_visitor.h"
+
+#include <functional>
+
+namespace tessera::codegen::cpu_internal {
+
+using namespace ir;
+
+namespace {
+
+bool is_warp_call(const Expr& e) {
+  const auto* c = e.as<Call>();
+  return c && (c->op == CallOp::warp_sum || c->op == CallOp::warp_max ||
+               c->op == CallOp::shfl_xor || c->op == CallOp::shfl_idx);
+}
+
+// True if `pred` holds for some sub-expression of `e`.
+class ExprFinder : public IRVisitor {
+public:
+  explicit ExprFinder(std::function<bool(const Expr&)> pred) : pred_(std::move(pred)) {}
+  bool found = false;
+  void check(const Expr& e) {
+    if (!found && e.defined()) {
+      if (pred_(e)) {
+        found = true;
+        return;
+      }
+      visit(e);
+    }
+  }
+
+protected:
+  // Route every child expression through check() so that pred sees each node.
+  void visit_binary(const Binary* op) override {
+    check(op->a);
+    check(op->b);
+  }
+  void visit_unary(const Unary* op) override { check(op->a); }
+  void visit_select(const Select* op) override {
+    check(op->cond);
+    check(op->true_value);
+    check(op->false_value);
+  }
+  void visit_cast(const Cast* op) override { check(op->value); }
+  void visit_call(const Call* op) override {
+    for (const Expr& a : op->args) {
+      check(a);
+    }
+  }
+  void visit_load(const Load* op) override {
+    for (const Expr& i : op->indices) {
+      check(i);
+    }
+  }
+
+private:
+  std::function<bool(const Expr&)> pred_;
+};
+
+bool any_expr(const Expr& e, const std::function<bool(const Expr&)>& pred) {
+  ExprFinder f(pred);
+  f.check(e);
+  return f.found;
+}
+
+// The expressions a statement evaluates itself.
+void for_each_own_expr(const Stmt& s, const std::function<void(const Expr&)>& fn) {
+  auto region = [&](const Region& r) {
+    for (const Range& range : r.ranges) {
+      fn(range.start);
+    }
+  };
+  switch (s.kind()) {
+  case StmtKind::For: {
+    const auto* op = s.as<For>();
+    fn(op->min);
+    fn(op->extent);
+    break;
+  }
+  case StmtKind::IfThenElse:
+    fn(s.as<IfThenElse>()->cond);
+    break;
+  case StmtKind::Store: {
+    const auto* op = s.as<Store>();
+    for (const Expr& i : op->indices) {
+      fn(i);
+    }
+    fn(op->value);
+    break;
+  }
+  case StmtKind::Atomic: {
+    const auto* op = s.as<Atomic>();
+    for (const Expr& i : op->indices) {
+      fn(i);
+    }
+    fn(op->value);
+    break;
+  }
+  case StmtKind::Copy:
+    region(s.as<Copy>()->src);
+    region(s.as<Copy>()->dst);
+    break;
+  case StmtKind::Fill:
+    fn(s.as<Fill>()->value);
+    break;
+  default:
+    break;
+  }
+}
+
+void for_each_child(const Stmt& s, const std::function<void(const Stmt&)>& fn) {
+  switch (s.kind()) {
+  case StmtKind::Block:
+    for (const Stmt& c : s.as<Block>()->stmts) {
+      fn(c);
+    }
+    break;
+  case StmtKind::For:
+    fn(s.as<For>()->body);
+    break;
+  case StmtKind::Parallel:
+    fn(s.as<Parallel>()->body);
+    break;
+  case StmtKind::IfThenElse:
+    fn(s.as<IfThenElse>()->then_case);
+    if (s.as<IfThenElse>()->else_case.defined()) {
+      fn(s.as<IfThenElse>()->else_case);
+    }
+    break;
+  case StmtKind::ThreadRange:
+    fn(s.as<ThreadRange>()->body);
+    break;
+  default:
+    break;
+  }
+}
+
+bool any_stmt(const Stmt& s, const std::function<bool(const Stmt&)>& pred) {
+  if (!s.defined()) {
+    return false;
+  }
+  if (pred(s)) {
+    return true;
+  }
+  bool found = false;
+  for_each_child(s, [&](const Stmt& c) { found = found || any_stmt(c, pred); });
+  return found;
+}
+
+// Local buffers a statement writes itself.
+void for_each_own_write(const Stmt& s, const std::function<void(const BufferNode*)>& fn) {
+  switch (s.kind()) {
+  case StmtKind::Store:
+    fn(s.as<Store>()->buffer.get());
+    break;
+  case StmtKind::Atomic:
+    fn(s.as<Atomic>()->buffer.get());
+    break;
+  case StmtKind::Copy:
+    fn(s.as<Copy>()->dst.buffer.get());
+    break;
+  case StmtKind::Fill:
+    fn(s.as<Fill>()->buffer.get());
+    break;
+  case StmtKind::Reduce:
+    fn(s.as<Reduce>()->dst.get());
+    break;
+  case StmtKind::Gemm:
+    fn(s.as<Gemm>()->c.get());
+    break;
+  default:
+    break;
+  }
+}
+
+} // namespace
+
+bool ThreadAnalysis::has_warp_op(const Expr& e) {
+  return any_expr(e, is_warp_call);
+}
+
+bool ThreadAnalysis::own_has_warp_op(const Stmt& s) {
+  bool found = false;
+  for_each_own_expr(s, [&](const Expr& e) { found = found || has_warp_op(e); });
+  return found;
+}
+
+bool ThreadAnalysis::is_sync(const Stmt& s) {
+  return any_stmt(s, [](const Stmt& x) {
+    switch (x.kind()) {
+    case StmtKind::Barrier:
+    case StmtKind::Copy:
+    case StmtKind::Fill:
+    case StmtKind::Reduce:
+    case StmtKind::Gemm:
+    case StmtKind::Parallel:
+      return true;
+    default:
+      return own_has_warp_op(x);
+    }
+  });
+}
+
+bool ThreadAnalysis::children_sync(const Stmt& s) {
+  bool found = false;
+  for_each_child(s, [&](const Stmt& c) { found = found || is_sync(c); });
+  return found;
+}
+
+bool ThreadAnalysis::varying(const Expr& e) const {
+  return any_expr(e, [&](const Expr& x) {
+    if (const auto* v = x.as<Var>()) {
+      return v->var_kind == VarKind::thread_idx;
+    }
+    if (const auto* l = x.as<Load>()) {
+      return varying_local(l->buffer.get());
+    }
+    return is_warp_call(x);
+  });
+}
+
+bool ThreadAnalysis::per_thread(const Stmt& s) const {
+  return any_stmt(s, [&](const Stmt& x) {
+    if (x.kind() == StmtKind::Atomic) {
+      return true;
+    }
+    bool found = false;
+    for_each_own_expr(x, [&](const Expr& e) { found = found || varying(e); });
+    for_each_own_write(x, [&](const BufferNode* b) { found = found || varying_local(b); });
+    if (const auto* c = x.as<Copy>()) {
+      found = found || varying_local(c->src.buffer.get());
+    }
+    return found;
+  });
+}
+
+ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) : threads_(kernel.threads) {
+  // Fixpoint: a local becomes varying when some thread-dependent context writes it; that makes
+  // the expressions that read it varying, which can make more locals varying.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    std::function<void(const Stmt&, bool)> walk = [&](const Stmt& s, bool varying_ctx) {
+      if (!s.defined()) {
+        return;
+      }
+      bool own_varying = false;
+      for_each_own_expr(s, [&](const Expr& e) { own_varying = own_varying || varying(e); });
+      for_each_own_write(s, [&](const BufferNode* b) {
+        if (b->scope == Scope::local && (varying_ctx || own_varying) &&
+            varying_locals_.insert(b).second) {
+          changed = true;
+        }
+      });
+      bool child_ctx = varying_ctx;
+      if (const auto* tr = s.as<ThreadRange>()) {
+        child_ctx = child_ctx || tr->begin > 0 || tr->end < threads_;
+      }
+      if (s.kind() == StmtKind::For || s.kind() == StmtKind::IfThenElse) {
+        child_ctx = child_ctx || own_varying; // thread-dependent trip count or branch
+      }
+      for_each_child(s, [&](const Stmt& c) { walk(c, child_ctx); });
+    };
+    walk(kernel.body, false);
+  }
+}
+
+} // namespace tessera::codegen::cpu_internal
