@@ -1,0 +1,381 @@
+// Software pipelining pass: see pipeline_loops.h for the rewrite and its invariants.
+#include "codegen/pipeline_loops.h"
+
+#include "dsl/ir_visitor.h"
+#include "runtime/error.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace tessera::codegen {
+
+using namespace ir;
+
+namespace {
+
+/** Counts references (reads and writes) and writes of every buffer. */
+class RefCounter : public IRVisitor {
+public:
+  std::map<const BufferNode*, int> refs, writes;
+
+protected:
+  void visit_load(const Load* op) override {
+    ++refs[op->buffer.get()];
+    IRVisitor::visit_load(op);
+  }
+  void visit_store(const Store* op) override {
+    ++refs[op->buffer.get()];
+    ++writes[op->buffer.get()];
+    IRVisitor::visit_store(op);
+  }
+  void visit_copy(const Copy* op) override {
+    ++refs[op->src.buffer.get()];
+    ++refs[op->dst.buffer.get()];
+    ++writes[op->dst.buffer.get()];
+    IRVisitor::visit_copy(op);
+  }
+  void visit_fill(const Fill* op) override {
+    ++refs[op->buffer.get()];
+    ++writes[op->buffer.get()];
+    IRVisitor::visit_fill(op);
+  }
+  void visit_reduce(const Reduce* op) override {
+    ++refs[op->src.get()];
+    ++refs[op->dst.get()];
+    ++writes[op->dst.get()];
+  }
+  void visit_gemm(const Gemm* op) override {
+    ++refs[op->a.get()];
+    ++refs[op->b.get()];
+    ++refs[op->c.get()];
+    ++writes[op->c.get()];
+  }
+  void visit_atomic(const Atomic* op) override {
+    ++refs[op->buffer.get()];
+    ++writes[op->buffer.get()];
+    IRVisitor::visit_atomic(op);
+  }
+};
+
+RefCounter count_refs(const Stmt& s) {
+  RefCounter c;
+  c.visit(s);
+  return c;
+}
+
+/** Substitutes one loop variable and renames buffers; the tree shape is unchanged. */
+class Rewrite : public IRMutator {
+public:
+  Rewrite(Expr var, Expr value, std::map<const BufferNode*, Buffer> buffers)
+      : var_(std::move(var)), value_(std::move(value)), buffers_(std::move(buffers)) {}
+
+protected:
+  Buffer buf(const Buffer& b) const {
+    auto it = buffers_.find(b.get());
+    return it == buffers_.end() ? b : it->second;
+  }
+  Expr mutate_var(const Var* op, const Expr& e) override {
+    return var_.defined() && e.same_as(var_) ? value_ : e;
+  }
+  Expr mutate_load(const Load* op, const Expr& e) override {
+    Expr r = IRMutator::mutate_load(op, e);
+    const Load* l = r.as<Load>();
+    Buffer b = buf(l->buffer);
+    return b == l->buffer ? r : Load::make(b, l->indices);
+  }
+  Stmt mutate_store(const Store* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_store(op, s);
+    const Store* st = r.as<Store>();
+    Buffer b = buf(st->buffer);
+    return b == st->buffer ? r : Store::make(b, st->indices, st->value, st->loc);
+  }
+  Stmt mutate_copy(const Copy* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_copy(op, s);
+    const Copy* c = r.as<Copy>();
+    Region src = c->src, dst = c->dst;
+    src.buffer = buf(src.buffer);
+    dst.buffer = buf(dst.buffer);
+    if (src.buffer == c->src.buffer && dst.buffer == c->dst.buffer)
+      return r;
+    return Copy::make(src, dst, c->loc);
+  }
+  Stmt mutate_fill(const Fill* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_fill(op, s);
+    const Fill* f = r.as<Fill>();
+    Buffer b = buf(f->buffer);
+    return b == f->buffer ? r : Fill::make(b, f->value, f->loc);
+  }
+  Stmt mutate_reduce(const Reduce* op, const Stmt& s) override {
+    Buffer a = buf(op->src), b = buf(op->dst);
+    if (a == op->src && b == op->dst)
+      return s;
+    return Reduce::make(op->op, a, b, op->axis, op->clear, op->loc);
+  }
+  Stmt mutate_gemm(const Gemm* op, const Stmt& s) override {
+    Buffer a = buf(op->a), b = buf(op->b), c = buf(op->c);
+    if (a == op->a && b == op->b && c == op->c)
+      return s;
+    return Gemm::make(a, b, c, op->trans_a, op->trans_b, op->clear, op->precision, op->loc);
+  }
+  Stmt mutate_atomic(const Atomic* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_atomic(op, s);
+    const Atomic* a = r.as<Atomic>();
+    Buffer b = buf(a->buffer);
+    return b == a->buffer ? r : Atomic::make(a->op, b, a->indices, a->value, a->loc);
+  }
+
+private:
+  Expr var_, value_;
+  std::map<const BufferNode*, Buffer> buffers_;
+};
+
+/** Walks two trees of identical shape and reports each (original, rewritten) statement pair. */
+void pair_nodes(const Stmt& a, const Stmt& b,
+                const std::function<void(const Stmt&, const Stmt&)>& fn) {
+  if (!a.defined() || !b.defined())
+    return;
+  fn(a, b);
+  switch (a.kind()) {
+  case StmtKind::Block: {
+    const auto& x = a.as<Block>()->stmts;
+    const auto& y = b.as<Block>()->stmts;
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
+      pair_nodes(x[i], y[i], fn);
+    break;
+  }
+  case StmtKind::For:
+    pair_nodes(a.as<For>()->body, b.as<For>()->body, fn);
+    break;
+  case StmtKind::Parallel:
+    pair_nodes(a.as<Parallel>()->body, b.as<Parallel>()->body, fn);
+    break;
+  case StmtKind::IfThenElse:
+    pair_nodes(a.as<IfThenElse>()->then_case, b.as<IfThenElse>()->then_case, fn);
+    pair_nodes(a.as<IfThenElse>()->else_case, b.as<IfThenElse>()->else_case, fn);
+    break;
+  case StmtKind::ThreadRange:
+    pair_nodes(a.as<ThreadRange>()->body, b.as<ThreadRange>()->body, fn);
+    break;
+  default:
+    break;
+  }
+}
+
+bool whole_tile(const Region& r) {
+  for (std::size_t d = 0; d < r.ranges.size(); ++d) {
+    const IntImm* s = r.ranges[d].start.as<IntImm>();
+    if (s == nullptr || s->value != 0 || r.ranges[d].squeezed ||
+        r.ranges[d].extent != const_extent(r.buffer, static_cast<int>(d)))
+      return false;
+  }
+  return true;
+}
+
+Expr i32(std::int64_t v) {
+  return IntImm::make(DType::i32, v);
+}
+Expr add(Expr a, Expr b) {
+  return Binary::make(BinaryOp::Add, std::move(a), std::move(b));
+}
+Expr lt(Expr a, Expr b) {
+  return Binary::make(BinaryOp::LT, std::move(a), std::move(b));
+}
+
+class Pipeliner : public IRMutator {
+public:
+  Pipeliner(LoweredKernel& lk, PipelinePlan& plan, const RefCounter& all)
+      : lk_(lk), plan_(plan), all_(all) {}
+
+protected:
+  Stmt mutate_block(const Block* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_block(op, s);
+    // Allocations of tiles now living in ring slots are dead.
+    std::vector<Stmt> kept;
+    bool dropped = false;
+    for (const Stmt& st : r.as<Block>()->stmts) {
+      const Allocate* a = st.as<Allocate>();
+      if (a != nullptr && replaced_.count(a->buffer.get())) {
+        dropped = true;
+        continue;
+      }
+      kept.push_back(st);
+    }
+    return dropped ? Block::make(std::move(kept), r->loc) : r;
+  }
+
+  Stmt mutate_for(const For* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_for(op, s); // inner loops first
+    const For* f = r.as<For>();
+    if (f->for_kind != ForKind::pipelined)
+      return r;
+    if (f->stages > 1) {
+      if (Stmt p = pipeline(f); p.defined())
+        return p;
+    }
+    return For::make(f->var, f->min, f->extent, ForKind::serial, f->body, f->loc, 1);
+  }
+
+private:
+  Stmt point(const SourceLoc& loc, AsyncPoint p) {
+    Stmt b = Barrier::make(loc);
+    plan_.points[b.get()] = p;
+    return b;
+  }
+
+  /** Copies the emitter's per-statement plans from `from` onto the rebuilt `to`. */
+  void carry_plans(const Stmt& from, const Stmt& to) {
+    pair_nodes(from, to, [&](const Stmt& a, const Stmt& b) {
+      if (a.same_as(b))
+        return;
+      if (auto it = lk_.copies.find(a.get()); it != lk_.copies.end())
+        lk_.copies[b.get()] = it->second;
+      if (auto it = lk_.parallels.find(a.get()); it != lk_.parallels.end())
+        lk_.parallels[b.get()] = it->second;
+    });
+  }
+
+  Stmt rewrite(const Stmt& s, const Expr& var, const Expr& value,
+               const std::map<const BufferNode*, Buffer>& buffers) {
+    Rewrite rw(var, value, buffers);
+    Stmt out = rw.mutate(s);
+    carry_plans(s, out);
+    return out;
+  }
+
+  Stmt pipeline(const For* f) {
+    const int S = f->stages, D = S - 1;
+    std::vector<Stmt> body =
+        f->body.as<Block>() ? f->body.as<Block>()->stmts : std::vector<Stmt>{f->body};
+    const RefCounter in_loop = count_refs(f->body);
+
+    // The loads: top-level global → whole-shared-tile copies whose tile is written only there
+    // and referenced nowhere outside the loop.
+    std::vector<std::size_t> loads;
+    std::map<const BufferNode*, int> load_writes;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const Copy* c = body[i].as<Copy>();
+      if (c && c->src.buffer->scope == Scope::global && c->dst.buffer->scope == Scope::shared &&
+          whole_tile(c->dst))
+        ++load_writes[c->dst.buffer.get()];
+    }
+    std::set<const BufferNode*> tiles;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const Copy* c = body[i].as<Copy>();
+      if (!c || !load_writes.count(c->dst.buffer.get()))
+        continue;
+      const BufferNode* t = c->dst.buffer.get();
+      const int loop_refs = in_loop.refs.count(t) ? in_loop.refs.at(t) : 0;
+      const int all_refs = all_.refs.count(t) ? all_.refs.at(t) : 0;
+      const int loop_writes = in_loop.writes.count(t) ? in_loop.writes.at(t) : 0;
+      if (load_writes[t] == 1 && loop_writes == 1 && loop_refs == all_refs) {
+        loads.push_back(i);
+        tiles.insert(t);
+      }
+    }
+    if (loads.empty())
+      return {};
+
+    // Ring slots.
+    std::vector<std::map<const BufferNode*, Buffer>> slot(S);
+    std::vector<Stmt> out;
+    for (std::size_t i : loads) {
+      const Buffer& t = body[i].as<Copy>()->dst.buffer;
+      for (int s = 0; s < S; ++s) {
+        auto n = std::make_shared<BufferNode>(*t);
+        n->name = fmt::format("{}_stage{}", t->name, s);
+        slot[s][t.get()] = n;
+        out.push_back(Allocate::make(n, t->loc));
+      }
+      replaced_.insert(t.get());
+    }
+    // Allocations of the tiles inside the body move out with them.
+    std::vector<Stmt> compute;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const Allocate* a = body[i].as<Allocate>();
+      if (std::find(loads.begin(), loads.end(), i) != loads.end() ||
+          (a && tiles.count(a->buffer.get())))
+        continue;
+      compute.push_back(body[i]);
+    }
+    const Stmt compute_block = Block::make(compute, f->body->loc);
+    const SourceLoc& loc = f->loc;
+    const Expr n = f->extent;
+
+    auto issue = [&](const Expr& j, int s) {
+      std::vector<Stmt> copies;
+      for (std::size_t i : loads) {
+        Stmt c = rewrite(body[i], f->var, add(f->min, j), slot[s]);
+        if (lk_.copies.count(c.get()) && lk_.copies.at(c.get()).cp_async)
+          plan_.deferred.insert(c.get());
+        copies.push_back(c);
+      }
+      return Block::make(std::move(copies), loc);
+    };
+
+    // Prologue.
+    for (int p = 0; p < D; ++p) {
+      out.push_back(IfThenElse::make(lt(i32(p), n), issue(i32(p), p), Stmt(), loc));
+      out.push_back(point(loc, AsyncPoint{true, -1, false}));
+    }
+    // Steady state, unrolled by S so each slot is a constant.
+    Expr q = Var::make(DType::i32, f->var.as<Var>()->name + "_q", VarKind::loop);
+    std::vector<Stmt> steps;
+    for (int s = 0; s < S; ++s) {
+      Expr j = add(Binary::make(BinaryOp::Mul, q, i32(S)), i32(s));
+      std::vector<Stmt> it;
+      it.push_back(point(loc, AsyncPoint{false, D - 1, true}));
+      it.push_back(
+          IfThenElse::make(lt(add(j, i32(D)), n), issue(add(j, i32(D)), (s + D) % S), Stmt(), loc));
+      it.push_back(point(loc, AsyncPoint{true, -1, false}));
+      it.push_back(rewrite(compute_block, f->var, add(f->min, j), slot[s]));
+      steps.push_back(IfThenElse::make(lt(j, n), Block::make(std::move(it), loc), Stmt(), loc));
+    }
+    Expr trips = Binary::make(BinaryOp::Div, add(n, i32(D)), i32(S));
+    out.push_back(
+        For::make(q, i32(0), trips, ForKind::serial, Block::make(std::move(steps), loc), loc));
+    // Drain: nothing may be in flight, and the slots are free, after the loop.
+    out.push_back(point(loc, AsyncPoint{false, 0, true}));
+    return Block::make(std::move(out), loc);
+  }
+
+  LoweredKernel& lk_;
+  PipelinePlan& plan_;
+  const RefCounter& all_;
+  std::set<const BufferNode*> replaced_;
+};
+
+} // namespace
+
+LoweredKernel pipeline_loops(LoweredKernel lk, PipelinePlan* plan) {
+  PipelinePlan local;
+  PipelinePlan& p = plan ? *plan : local;
+  const Stmt old_body = lk.kernel.body; // keeps the old nodes alive while tables are rekeyed
+  const RefCounter all = count_refs(old_body);
+  Pipeliner pl(lk, p, all);
+  lk.kernel.body = pl.mutate(old_body);
+  // Drop table entries of statements that no longer exist, before their addresses can be reused.
+  std::set<const StmtNode*> live;
+  pair_nodes(lk.kernel.body, lk.kernel.body,
+             [&](const Stmt& a, const Stmt&) { live.insert(a.get()); });
+  std::erase_if(lk.copies, [&](const auto& kv) { return !live.count(kv.first); });
+  std::erase_if(lk.parallels, [&](const auto& kv) { return !live.count(kv.first); });
+  return lk;
+}
+
+std::string emit_async_point(const AsyncPoint& point, const std::string& pad,
+                             const std::string& sync) {
+  std::string out;
+  if (point.commit)
+    out += pad + "tessera::mma::cp_async_commit();\n";
+  if (point.wait >= 0)
+    out += pad + fmt::format("tessera::mma::cp_async_wait<{}>();\n", point.wait);
+  if (point.sync)
+    out += pad + sync + "\n";
+  return out;
+}
+
+} // namespace tessera::codegen
