@@ -1,0 +1,50 @@
+/** \file
+ * Internal: compiling the mHC kernels once per configuration and launching them. A small
+ * thread-safe map (key: kernel name + parameters + device arch) in front of the runtime's
+ * compile cache; the first call of a configuration traces, lowers, emits and compiles, later
+ * calls only launch (no allocation, no synchronisation, no string building on that path).
+ *
+ * This is the seam to the codegen facade: when codegen's compiled-kernel API is available this
+ * file's implementation is the only place that changes (and a CPU Target becomes one more
+ * branch in launch()).
+ */
+#pragma once
+
+#include "dsl/ir.h"
+#include "runtime/tensor.h"
+
+#include <cuda.h>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+namespace tessera::mhc::internal {
+
+/** A compiled mHC kernel, ready to launch. */
+class CompiledKernel;
+
+/** Where and how a launch runs. */
+struct LaunchEnv {
+  CUstream stream = nullptr;
+  int device = 0;
+  /** Launch with programmatic dependent launch (the kernel waits for its predecessor itself). */
+  bool pdl = true;
+};
+
+/** The compiled kernel for `key` on `device`, built with `build` and compiled on first use. */
+std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, int device,
+                                                 const std::function<ir::Kernel()>& build);
+
+/** Launches `kernel` with tensor arguments in parameter order; the dynamic dims are bound from
+ * the tensors' shapes and the grid evaluated from them. */
+void launch(const CompiledKernel& kernel, const LaunchEnv& env,
+            std::initializer_list<TensorView> args);
+
+/** The generated CUDA source of a kernel (for `tessera emit`), without a GPU. */
+std::string cuda_source(const ir::Kernel& kernel);
+
+/** Whether PDL launches are used on `device` (sm_90+), cached. */
+bool pdl_supported(int device);
+
+} // namespace tessera::mhc::internal
