@@ -183,17 +183,15 @@ protected:
         out.push_back(std::move(m));
       }
     }
+    bool same = out.size() == op->stmts.size();
+    for (std::size_t i = 0; same && i < out.size(); ++i) {
+      same = out[i].same_as(op->stmts[i]);
+    }
+    if (same) {
+      return s;
+    }
     if (out.size() == 1 && !out[0].as<Allocate>()) {
       return out[0];
-    }
-    if (out.size() == op->stmts.size()) {
-      bool same = true;
-      for (std::size_t i = 0; i < out.size(); ++i) {
-        same = same && out[i].same_as(op->stmts[i]);
-      }
-      if (same) {
-        return s;
-      }
     }
     return Block::make(std::move(out), op->loc);
   }
