@@ -27,7 +27,15 @@ const EntryInfo& Program::entry(std::string_view name) const {
 }
 
 const KernelResources& Program::resources(std::string_view kernel) const {
-  return entry(kernel).resources;
+  const EntryInfo& e = entry(kernel);
+  {
+    // Once loaded, the driver's numbers (the Module, owned by modules_, outlives the reference).
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!modules_.empty() && modules_.begin()->second) {
+      return modules_.begin()->second->kernel(e.name).resources();
+    }
+  }
+  return e.resources;
 }
 
 std::shared_ptr<Module> Program::module(int device) const {

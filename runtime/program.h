@@ -40,8 +40,9 @@ public:
   /** Everything NVRTC produced. */
   const CompileResult& result() const { return result_; }
   /**
-   * Resource use of a kernel as ptxas reported it (no GPU needed); empty name = the only kernel.
-   * Kernel::resources() gives the driver's numbers once loaded. Throws UserError if unknown.
+   * Resource use of a kernel (empty name = the only kernel): the driver's numbers once the
+   * program is loaded on a device, else what ptxas reported at compile time (no GPU needed).
+   * Throws UserError for an unknown kernel.
    */
   const KernelResources& resources(std::string_view kernel = {}) const;
   /** SHA-256 cache key (hex). */

@@ -272,6 +272,17 @@ TEST_CASE("cache: an unusable directory disables the disk cache with one warning
   CHECK(text.find("warning", text.find("warning") + 1) == std::string::npos);
 }
 
+TEST_CASE("cache: stale temporary directories are swept, fresh ones kept", "[cache]") {
+  test::TempDir dir;
+  const fs::path tmp = dir.path() / "v1" / "tmp";
+  fs::create_directories(tmp / "old-writer");
+  fs::create_directories(tmp / "live-writer");
+  fs::last_write_time(tmp / "old-writer", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  Cache cache(config_for(dir.path()));
+  CHECK_FALSE(fs::exists(tmp / "old-writer"));
+  CHECK(fs::exists(tmp / "live-writer"));
+}
+
 TEST_CASE("cache: concurrent requests for one program compile once", "[cache]") {
   test::TempDir dir;
   FakeCompiler fake;
