@@ -58,6 +58,9 @@ void DeviceBuffer::copy_from_host(const void* src, std::size_t bytes, std::size_
   }
   use_device(device_);
   check(driver().cuMemcpyHtoD(ptr_ + offset, src, bytes), "cuMemcpyHtoD");
+  // From pageable memory the call may return before the DMA lands; wait so that kernels on
+  // non-blocking streams see the data.
+  check(driver().cuStreamSynchronize(nullptr), "cuStreamSynchronize");
 }
 
 void DeviceBuffer::copy_to_host(void* dst, std::size_t bytes, std::size_t offset) const {
@@ -75,6 +78,8 @@ void DeviceBuffer::fill_bytes(std::uint8_t value) {
   }
   use_device(device_);
   check(driver().cuMemsetD8(ptr_, value, bytes_), "cuMemsetD8");
+  // cuMemsetD8 is asynchronous to the host; make it complete before non-blocking streams run.
+  check(driver().cuStreamSynchronize(nullptr), "cuStreamSynchronize");
 }
 
 TensorView DeviceBuffer::view(DType dtype, std::initializer_list<std::int64_t> shape) const {

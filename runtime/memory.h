@@ -47,10 +47,11 @@ public:
   /** Address of the stored CUdeviceptr, usable directly as a kernel argument slot. */
   const CUdeviceptr* arg_slot() const { return &ptr_; }
 
-  /** Synchronous copies; throw UserError when the range exceeds the buffer. */
+  /** Copies that have completed on return (safe with any stream); UserError when the range
+   * exceeds the buffer. */
   void copy_from_host(const void* src, std::size_t bytes, std::size_t offset = 0);
   void copy_to_host(void* dst, std::size_t bytes, std::size_t offset = 0) const;
-  /** Sets every byte to `value` (synchronous). */
+  /** Sets every byte to `value`; complete on return. */
   void fill_bytes(std::uint8_t value);
 
   /** The whole buffer as `count` elements of T. */
