@@ -53,11 +53,11 @@ struct Slot {
 /** The layout of one fragment over P participating threads. */
 struct Layout {
   LayoutKind kind = LayoutKind::replicated;
-  std::vector<std::int64_t> shape; ///< the fragment's logical shape
-  int threads = 1;                 ///< P, participating threads
-  int begin = 0;                   ///< first participating thread (thread range begin)
-  int vec = 1;                     ///< V (distributed)
-  std::int64_t chunks = 1;         ///< C (distributed)
+  std::vector<std::int64_t> shape;        ///< the fragment's logical shape
+  int threads = 1;                        ///< P, participating threads
+  int begin = 0;                          ///< first participating thread (thread range begin)
+  int vec = 1;                            ///< V (distributed)
+  std::int64_t chunks = 1;                ///< C (distributed)
   std::shared_ptr<const FragmentMap> map; ///< mapped layouts
 
   /** A distributed layout of `shape` over `threads` threads with vectors of `vec` elements. */

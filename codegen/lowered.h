@@ -12,9 +12,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace tessera::codegen {
+
+struct PipelinePlan; // codegen/pipeline_loops.h
 
 /** How the iterations of one Parallel are spread over the participating threads. */
 struct ParallelPlan {
@@ -53,6 +56,8 @@ struct LoweredKernel {
   std::map<const ir::StmtNode*, ParallelPlan> parallels;
   std::map<const ir::StmtNode*, CopyPlan> copies;
   SmemPlan smem;
+  /** Async copies and commit/wait points of software-pipelined loops (null: none). */
+  std::shared_ptr<const PipelinePlan> pipeline;
   /** Set by the layout pass; later passes only read tables that were filled. */
   bool layouts_done = false;
 

@@ -1,0 +1,469 @@
+#include "codegen/infer_layouts.h"
+
+#include "codegen/cuda/gemm_lowering.h"
+#include "codegen/ir_util.h"
+#include "dsl/ir_printer.h"
+#include "runtime/error.h"
+
+#include <fmt/format.h>
+#include <numeric>
+#include <set>
+
+namespace tessera::codegen {
+
+using namespace ir;
+
+namespace {
+
+/** The threads a statement runs on: the block, or the innermost enclosing thread range. */
+struct Participants {
+  int threads;
+  int begin;
+  bool operator==(const Participants&) const = default;
+};
+
+struct FragmentInfo {
+  Buffer buffer;
+  Participants where{};
+  bool candidate = false;      ///< wants the distributed layout
+  int global_bytes = 0;        ///< widest global element type copied to/from it
+  std::optional<Layout> fixed; ///< imposed by another lowering (gemm)
+};
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: collect what each fragment wants
+// ---------------------------------------------------------------------------------------------
+
+class Collector {
+public:
+  explicit Collector(const Kernel& k) : kernel_(k) {}
+
+  std::map<const BufferNode*, FragmentInfo> frags;
+  std::vector<const BufferNode*> order; ///< declaration order (deterministic)
+  std::vector<std::pair<const BufferNode*, const BufferNode*>> links;
+
+  void run() {
+    walk(kernel_.body, Participants{kernel_.threads, 0});
+    propagate();
+  }
+
+  const BufferNode* find(const BufferNode* b) {
+    while (parent_.count(b) && parent_[b] != b) {
+      b = parent_[b];
+    }
+    return b;
+  }
+
+private:
+  void unite(const BufferNode* a, const BufferNode* b) {
+    parent_.try_emplace(a, a);
+    parent_.try_emplace(b, b);
+    a = find(a);
+    b = find(b);
+    if (a != b) {
+      parent_[b] = a;
+    }
+  }
+
+  void walk(const Stmt& s, Participants p) {
+    if (!s.defined()) {
+      return;
+    }
+    switch (s.kind()) {
+    case StmtKind::Block:
+      for (const Stmt& c : s.as<Block>()->stmts) {
+        walk(c, p);
+      }
+      return;
+    case StmtKind::Allocate: {
+      const Buffer& b = s.as<Allocate>()->buffer;
+      if (b->scope == Scope::fragment) {
+        frags[b.get()] = FragmentInfo{b, p};
+        order.push_back(b.get());
+      }
+      return;
+    }
+    case StmtKind::For:
+      walk(s.as<For>()->body, p);
+      return;
+    case StmtKind::IfThenElse:
+      walk(s.as<IfThenElse>()->then_case, p);
+      walk(s.as<IfThenElse>()->else_case, p);
+      return;
+    case StmtKind::ThreadRange: {
+      const ThreadRange* op = s.as<ThreadRange>();
+      walk(op->body, Participants{op->end - op->begin, op->begin});
+      return;
+    }
+    case StmtKind::Parallel:
+      parallel(s.as<Parallel>());
+      return;
+    case StmtKind::Copy: {
+      const Copy* op = s.as<Copy>();
+      const Buffer& a = op->src.buffer;
+      const Buffer& b = op->dst.buffer;
+      auto note_global = [&](const Buffer& frag, const Buffer& other) {
+        if (frag->scope == Scope::fragment && other->scope == Scope::global) {
+          auto& info = frags.at(frag.get());
+          info.global_bytes =
+              std::max(info.global_bytes, static_cast<int>(dtype_size(other->dtype)));
+        }
+      };
+      note_global(a, b);
+      note_global(b, a);
+      if (a->scope == Scope::fragment && b->scope == Scope::fragment &&
+          op->src.shape() == op->dst.shape() && a->shape.size() == b->shape.size()) {
+        links.emplace_back(a.get(), b.get());
+      }
+      return;
+    }
+    case StmtKind::Reduce: {
+      const Reduce* op = s.as<Reduce>();
+      if (op->src->scope == Scope::fragment && op->dst->scope == Scope::fragment &&
+          op->axis != static_cast<int>(op->src->shape.size()) - 1) {
+        links.emplace_back(op->src.get(), op->dst.get());
+      }
+      return;
+    }
+    case StmtKind::Gemm: {
+      const Gemm* op = s.as<Gemm>();
+      for (const Buffer& b : {op->a, op->b, op->c}) {
+        if (b->scope != Scope::fragment) {
+          continue;
+        }
+        if (auto l = gemm_fragment_layout(*op, b, p.threads, p.begin)) {
+          frags.at(b.get()).fixed = *l;
+        }
+      }
+      return;
+    }
+    default:
+      return;
+    }
+  }
+
+  void parallel(const Parallel* op) {
+    const Expr& inner = op->vars.back();
+    const std::int64_t extent = op->extents.back();
+    const BufferNode* first = nullptr;
+    for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool) {
+      if (b->scope != Scope::fragment || idx.empty()) {
+        return;
+      }
+      if (same_var(idx.back(), inner) &&
+          const_extent(b, static_cast<int>(idx.size()) - 1) == extent) {
+        auto& info = frags.at(b.get());
+        info.candidate = true;
+        if (first) {
+          unite(first, b.get());
+        } else {
+          first = b.get();
+          unite(first, first);
+        }
+      }
+    });
+  }
+
+  void propagate() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto [a, b] : links) {
+        if (frags.at(a).candidate != frags.at(b).candidate) {
+          frags.at(a).candidate = frags.at(b).candidate = true;
+          changed = true;
+        }
+        if (frags.at(a).candidate && find(a) != find(b)) {
+          unite(a, b);
+          changed = true;
+        }
+      }
+    }
+  }
+
+  const Kernel& kernel_;
+  std::map<const BufferNode*, const BufferNode*> parent_;
+};
+
+std::string where(const Kernel& k, const Buffer& b) {
+  return fmt::format("kernel '{}', {}", k.name, b->loc.str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 3: reads that do not follow a fragment's partition go through shared memory
+// ---------------------------------------------------------------------------------------------
+
+class RoundTrips {
+public:
+  RoundTrips(const Kernel& k, const std::map<const BufferNode*, Layout>& layouts)
+      : kernel_(k), layouts_(layouts) {}
+
+  Stmt run(const Stmt& s) { return rewrite(s); }
+
+private:
+  bool distributed(const Buffer& b) const {
+    auto it = layouts_.find(b.get());
+    return it != layouts_.end() && it->second.kind != LayoutKind::replicated;
+  }
+
+  /** Fragments `op` reads against their partition, in first-use order. */
+  std::vector<Buffer> parallel_conflicts(const Parallel* op) {
+    const Expr& inner = op->vars.back();
+    bool is_distributed = false;
+    for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool) {
+      if (distributed(b) && same_var(idx.back(), inner) &&
+          layouts_.at(b.get()).last_extent() == op->extents.back()) {
+        is_distributed = true;
+      }
+    });
+    std::vector<Buffer> out;
+    for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool store) {
+      if (b->scope == Scope::fragment && !distributed(b) && store && is_distributed) {
+        throw UserError(fmt::format(
+            "fragment '{}' ({}) is written inside the parallel loop at {}, whose iterations are "
+            "split over threads, but not indexed by the loop's innermost variable: each thread "
+            "would update only its own copy. Index its last dimension with the innermost "
+            "variable, or use reduce_*()",
+            b->name, where(kernel_, b), op->loc.str()));
+      }
+      if (!distributed(b)) {
+        return;
+      }
+      const bool follows = is_distributed && same_var(idx.back(), inner) &&
+                           layouts_.at(b.get()).last_extent() == op->extents.back();
+      if (follows) {
+        return;
+      }
+      if (store) {
+        throw UserError(fmt::format(
+            "fragment '{}' ({}) is distributed over threads by its last axis, but the parallel "
+            "loop at {} writes it with last index {}; write it with the innermost loop "
+            "variable of a loop over its last axis",
+            b->name, where(kernel_, b), op->loc.str(), to_string(idx.back())));
+      }
+      if (std::find(out.begin(), out.end(), b) == out.end()) {
+        out.push_back(b);
+      }
+    });
+    return out;
+  }
+
+  std::vector<Buffer> own_conflicts(const Stmt& s) {
+    std::vector<Buffer> out;
+    for_each_own_load(s, [&](const Load* l) {
+      if (distributed(l->buffer) && std::find(out.begin(), out.end(), l->buffer) == out.end()) {
+        out.push_back(l->buffer);
+      }
+    });
+    if (const Store* st = s.as<Store>(); st && distributed(st->buffer)) {
+      throw UserError(fmt::format(
+          "fragment '{}' ({}) is distributed over threads; the store at {} outside a parallel "
+          "loop would run on every thread. Write it inside parallel() indexed by the loop "
+          "variable",
+          st->buffer->name, where(kernel_, st->buffer), s->loc.str()));
+    }
+    return out;
+  }
+
+  /** Copies between fragments of different partitions: src goes through shared memory. */
+  bool copy_conflict(const Copy* op) const {
+    const Buffer& a = op->src.buffer;
+    const Buffer& b = op->dst.buffer;
+    if (!distributed(a)) {
+      return false;
+    }
+    if (b->scope == Scope::fragment || b->scope == Scope::local) {
+      return !(distributed(b) && layouts_.at(a.get()).same_partition(layouts_.at(b.get())));
+    }
+    return false;
+  }
+
+  Buffer staging_buffer(const Buffer& frag) {
+    auto b = std::make_shared<BufferNode>(*frag);
+    b->name = frag->name + "_smem";
+    b->scope = Scope::shared;
+    return b;
+  }
+
+  /** Prepends `frag → frag_smem` copies for each conflict and redirects the reads. */
+  void stage(const std::vector<Buffer>& conflicts, Stmt& s, std::vector<Stmt>& out, bool own) {
+    for (const Buffer& f : conflicts) {
+      Buffer sm = staging_buffer(f);
+      out.push_back(Allocate::make(sm, s->loc));
+      out.push_back(Copy::make(Region::whole(f), Region::whole(sm), s->loc));
+      s = own ? replace_buffer_own(s, f, sm) : replace_buffer(s, f, sm);
+    }
+  }
+
+  Stmt rewrite(const Stmt& s) {
+    if (!s.defined()) {
+      return s;
+    }
+    switch (s.kind()) {
+    case StmtKind::Block: {
+      std::vector<Stmt> out;
+      for (const Stmt& c : s.as<Block>()->stmts) {
+        Stmt r = rewrite(c);
+        std::vector<Stmt> pre;
+        if (const Parallel* p = r.as<Parallel>()) {
+          stage(parallel_conflicts(p), r, pre, false);
+        } else if (const Copy* cp = r.as<Copy>(); cp && copy_conflict(cp)) {
+          Buffer sm = staging_buffer(cp->src.buffer);
+          pre.push_back(Allocate::make(sm, r->loc));
+          pre.push_back(Copy::make(Region::whole(cp->src.buffer), Region::whole(sm), r->loc));
+          Region src = cp->src;
+          src.buffer = sm;
+          r = Copy::make(src, cp->dst, r->loc);
+        } else {
+          stage(own_conflicts(r), r, pre, true);
+        }
+        out.insert(out.end(), pre.begin(), pre.end());
+        out.push_back(r);
+      }
+      return Block::make(std::move(out), s->loc);
+    }
+    case StmtKind::For: {
+      const For* op = s.as<For>();
+      return For::make(op->var, op->min, op->extent, op->for_kind, rewrite(op->body), op->loc,
+                       op->stages);
+    }
+    case StmtKind::IfThenElse: {
+      const IfThenElse* op = s.as<IfThenElse>();
+      return IfThenElse::make(op->cond, rewrite(op->then_case), rewrite(op->else_case), op->loc);
+    }
+    case StmtKind::ThreadRange: {
+      const ThreadRange* op = s.as<ThreadRange>();
+      return ThreadRange::make(op->begin, op->end, rewrite(op->body), op->loc);
+    }
+    default:
+      return s;
+    }
+  }
+
+  const Kernel& kernel_;
+  const std::map<const BufferNode*, Layout>& layouts_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Phase 4: a plan for every parallel loop
+// ---------------------------------------------------------------------------------------------
+
+void plan_parallels(const Stmt& s, Participants p, LoweredKernel& lk) {
+  if (!s.defined()) {
+    return;
+  }
+  switch (s.kind()) {
+  case StmtKind::Block:
+    for (const Stmt& c : s.as<Block>()->stmts) {
+      plan_parallels(c, p, lk);
+    }
+    return;
+  case StmtKind::For:
+    plan_parallels(s.as<For>()->body, p, lk);
+    return;
+  case StmtKind::IfThenElse:
+    plan_parallels(s.as<IfThenElse>()->then_case, p, lk);
+    plan_parallels(s.as<IfThenElse>()->else_case, p, lk);
+    return;
+  case StmtKind::ThreadRange: {
+    const ThreadRange* op = s.as<ThreadRange>();
+    plan_parallels(op->body, Participants{op->end - op->begin, op->begin}, lk);
+    return;
+  }
+  case StmtKind::Parallel: {
+    const Parallel* op = s.as<Parallel>();
+    ParallelPlan plan;
+    plan.threads = p.threads;
+    plan.begin = p.begin;
+    bool writes_private = false;
+    for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool store) {
+      if (b->scope == Scope::fragment) {
+        const Layout& l = lk.layouts.at(b.get());
+        if (l.kind == LayoutKind::distributed && same_var(idx.back(), op->vars.back()) &&
+            l.last_extent() == op->extents.back() && plan.kind != ParallelPlan::Kind::distributed) {
+          if (l.threads != p.threads || l.begin != p.begin) {
+            throw UserError(fmt::format(
+                "fragment '{}' (kernel '{}', {}) is declared for {} threads from {} but used by "
+                "the parallel loop at {} running on {} threads from {}; declare it inside the "
+                "thread_range that uses it",
+                b->name, lk.kernel.name, b->loc.str(), l.threads, l.begin, op->loc.str(), p.threads,
+                p.begin));
+          }
+          plan.kind = ParallelPlan::Kind::distributed;
+          plan.layout = l;
+        }
+      }
+      if (store && (b->scope == Scope::fragment || b->scope == Scope::local)) {
+        writes_private = true;
+      }
+    });
+    if (plan.kind != ParallelPlan::Kind::distributed) {
+      plan.kind = writes_private ? ParallelPlan::Kind::replicated : ParallelPlan::Kind::split;
+    }
+    lk.parallels[op] = plan;
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+} // namespace
+
+LoweredKernel infer_layouts(const Kernel& kernel) {
+  Collector c(kernel);
+  c.run();
+
+  LoweredKernel lk;
+  lk.kernel = kernel;
+
+  // Partition classes: V from the widest global dtype of any member, P from the declarations.
+  std::map<const BufferNode*, int> class_bytes;
+  std::map<const BufferNode*, const BufferNode*> class_first;
+  for (const BufferNode* b : c.order) {
+    const FragmentInfo& info = c.frags.at(b);
+    if (info.candidate && !info.fixed) {
+      const BufferNode* root = c.find(b);
+      class_bytes[root] = std::max(class_bytes[root], info.global_bytes);
+      class_first.try_emplace(root, b);
+    }
+  }
+  for (const BufferNode* b : c.order) {
+    const FragmentInfo& info = c.frags.at(b);
+    const std::vector<std::int64_t> shape = const_shape(info.buffer);
+    if (info.fixed) {
+      lk.layouts[b] = *info.fixed;
+      continue;
+    }
+    if (info.candidate) {
+      const BufferNode* root = c.find(b);
+      const FragmentInfo& first = c.frags.at(class_first.at(root));
+      if (!(first.where == info.where)) {
+        throw UserError(fmt::format(
+            "fragments '{}' ({}) and '{}' ({}) are used by one parallel loop but declared for "
+            "different threads ({} from {} vs {} from {}); declare them in the same thread_range",
+            first.buffer->name, first.buffer->loc.str(), b->name, b->loc.str(), first.where.threads,
+            first.where.begin, info.where.threads, info.where.begin));
+      }
+      const int v = choose_vector_width(shape.back(), class_bytes.at(root));
+      lk.layouts[b] = Layout::distributed(shape, info.where.threads, v, info.where.begin);
+      continue;
+    }
+    Layout l = Layout::replicated(shape);
+    if (l.numel() > kMaxReplicated) {
+      throw UserError(fmt::format(
+          "fragment '{}' ({}) is accessed in a way that needs every thread to hold all {} "
+          "elements; index its last dimension with the parallel loop's innermost variable, or "
+          "use shared memory",
+          b->name, where(kernel, info.buffer), l.numel()));
+    }
+    lk.layouts[b] = l;
+  }
+
+  RoundTrips rt(kernel, lk.layouts);
+  lk.kernel.body = rt.run(kernel.body);
+  plan_parallels(lk.kernel.body, Participants{kernel.threads, 0}, lk);
+  lk.layouts_done = true;
+  return lk;
+}
+
+} // namespace tessera::codegen

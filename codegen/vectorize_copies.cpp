@@ -1,0 +1,129 @@
+#include "codegen/vectorize_copies.h"
+
+#include "codegen/ir_util.h"
+
+namespace tessera::codegen {
+
+using namespace ir;
+
+namespace {
+
+/** Largest power of two <= cap dividing `n` (n > 0). */
+int pow2_dividing(std::int64_t n, int cap) {
+  int w = cap;
+  while (w > 1 && n % w != 0) {
+    w /= 2;
+  }
+  return w;
+}
+
+/** The widest aligned width for accesses to region `r` of a global tensor, starting at element
+ *  offsets that are multiples of the width within the region's last range. */
+int global_width(const Region& r, int cap) {
+  const Buffer& b = r.buffer;
+  const Range& last = r.ranges.back();
+  if (last.squeezed) {
+    return 1;
+  }
+  int w = pow2_dividing(std::max<std::int64_t>(1, known_multiple(last.start)), cap);
+  if (b->shape.size() > 1) {
+    const std::int64_t row = const_extent(b, static_cast<int>(b->shape.size()) - 1);
+    if (row < 0) {
+      return 1; // dynamic row length: row starts are not provably aligned
+    }
+    w = std::min(w, pow2_dividing(row, cap));
+  }
+  return w;
+}
+
+/** Width for shared-memory accesses to region `r` (the plan aligns buffers to 16 bytes). */
+int shared_width(const Region& r, int cap) {
+  const Buffer& b = r.buffer;
+  const Range& last = r.ranges.back();
+  if (last.squeezed) {
+    return 1;
+  }
+  int w = pow2_dividing(std::max<std::int64_t>(1, known_multiple(last.start)), cap);
+  w = std::min(w, pow2_dividing(const_extent(b, static_cast<int>(b->shape.size()) - 1), cap));
+  return w;
+}
+
+class Vectorizer {
+public:
+  explicit Vectorizer(LoweredKernel& lk) : lk_(lk) {}
+
+  void walk(const Stmt& s) {
+    if (!s.defined()) {
+      return;
+    }
+    switch (s.kind()) {
+    case StmtKind::Block:
+      for (const Stmt& c : s.as<Block>()->stmts) {
+        walk(c);
+      }
+      return;
+    case StmtKind::For:
+      return walk(s.as<For>()->body);
+    case StmtKind::IfThenElse:
+      walk(s.as<IfThenElse>()->then_case);
+      return walk(s.as<IfThenElse>()->else_case);
+    case StmtKind::ThreadRange:
+      return walk(s.as<ThreadRange>()->body);
+    case StmtKind::Copy:
+      lk_.copies[s.get()] = plan(s.as<Copy>());
+      return;
+    default:
+      return;
+    }
+  }
+
+private:
+  CopyPlan plan(const Copy* op) const {
+    CopyPlan p;
+    const Buffer& src = op->src.buffer;
+    const Buffer& dst = op->dst.buffer;
+    const bool src_global = src->scope == Scope::global;
+    const bool dst_global = dst->scope == Scope::global;
+    if (src_global == dst_global) {
+      return p; // no global side (or global to global): scalar
+    }
+    const Region& g = src_global ? op->src : op->dst;
+    const Region& other = src_global ? op->dst : op->src;
+    const int cap = static_cast<int>(16 / dtype_size(g.buffer->dtype));
+    int w = global_width(g, cap);
+    switch (other.buffer->scope) {
+    case Scope::fragment: {
+      const Layout& l = lk_.layout(other.buffer);
+      if (l.kind == LayoutKind::distributed) {
+        w = std::min(w, l.vec); // each thread's run is V elements starting at multiples of V
+      } else if (l.kind == LayoutKind::mapped) {
+        w = 1;
+      }
+      break;
+    }
+    case Scope::shared:
+      w = std::min(w, shared_width(other, cap));
+      p.cp_async = src_global && src->dtype == dst->dtype && w * dtype_size(src->dtype) >= 4;
+      break;
+    default:
+      break;
+    }
+    if (other.ranges.back().squeezed) {
+      w = 1;
+    }
+    p.vector_width = std::max(1, w);
+    return p;
+  }
+
+  LoweredKernel& lk_;
+};
+
+} // namespace
+
+LoweredKernel vectorize_copies(LoweredKernel lowered) {
+  Vectorizer v(lowered);
+  v.walk(lowered.kernel.body);
+  return lowered;
+}
+
+} // namespace tessera::codegen
