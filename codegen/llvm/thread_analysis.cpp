@@ -236,7 +236,7 @@ bool ThreadAnalysis::per_thread(const Stmt& s) const {
   });
 }
 
-ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) : threads_(kernel.threads) {
+ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) {
   // Fixpoint: a local becomes varying when some thread-dependent context writes it; that makes
   // the expressions that read it varying, which can make more locals varying.
   bool changed = true;
@@ -254,10 +254,9 @@ ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) : threads_(kernel.threads) 
           changed = true;
         }
       });
+      // A thread range alone does not make its locals differ between threads: threads outside
+      // it never read them (on the GPU they would read uninitialised registers).
       bool child_ctx = varying_ctx;
-      if (const auto* tr = s.as<ThreadRange>()) {
-        child_ctx = child_ctx || tr->begin > 0 || tr->end < threads_;
-      }
       if (s.kind() == StmtKind::For || s.kind() == StmtKind::IfThenElse) {
         child_ctx = child_ctx || own_varying; // thread-dependent trip count or branch
       }

@@ -34,7 +34,6 @@ public:
   bool per_thread(const ir::Stmt& s) const;
 
 private:
-  int threads_;
   std::set<const ir::BufferNode*> varying_locals_;
 };
 
