@@ -42,6 +42,11 @@ void write_output(const std::string& path, const void* data, std::size_t size) {
 
 void run(const CompileArgs& args) {
   namespace fs = std::filesystem;
+  // Not a .cu file but a registered DSL kernel: compile that (tools/cmd_emit.cpp).
+  if (!args.file.ends_with(".cu") && !fs::exists(args.file) && is_registered_kernel(args.file)) {
+    compile_registered_kernel(args.file, {}, args.options.arch, args.ptx, args.output);
+    return;
+  }
   const std::string source = read_source(args.file);
   CompileOptions options = args.options;
   options.program_name = fs::path(args.file).filename().string();
@@ -82,7 +87,8 @@ void add_compile_command(CLI::App& app) {
   args->options.arch = "";
   CLI::App* cmd = app.add_subcommand(
       "compile", "Compile a CUDA C++ file with NVRTC to a cubin (or PTX); prints resource use");
-  cmd->add_option("file", args->file, "CUDA source file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("file", args->file, "CUDA source file, or a registered DSL kernel (tessera list)")
+      ->required();
   cmd->add_option("--arch,-a", args->options.arch,
                   "target: sm_80, sm_90a, sm_100a... or 'auto' (the arch of GPU 0)")
       ->required();

@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace tessera::cli {
 
@@ -25,5 +27,15 @@ void add_compile_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
 /** `tessera info`: driver, devices, NVRTC, cache location. */
 void add_info_command(CLI::App& app);
+
+/** `tessera emit KERNEL [--param k=v] [--ir|--passes] [--arch A]` (tools/cmd_emit.cpp). */
+void add_emit_command(CLI::App& app);
+/** `tessera list`: registered DSL kernels and their parameters (tools/cmd_list.cpp). */
+void add_list_command(CLI::App& app);
+/** True when `name` is a registered DSL kernel (tools/cmd_emit.cpp). */
+bool is_registered_kernel(const std::string& name);
+/** `tessera compile KERNEL`: compiles a registered DSL kernel to a cubin or PTX file. */
+void compile_registered_kernel(const std::string& name, const std::vector<std::string>& params,
+                               const std::string& arch, bool ptx, const std::string& output);
 
 } // namespace tessera::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   tessera::cli::add_compile_command(app);
   tessera::cli::add_cache_command(app);
   tessera::cli::add_info_command(app);
+  tessera::cli::add_emit_command(app);
+  tessera::cli::add_list_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

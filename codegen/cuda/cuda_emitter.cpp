@@ -293,7 +293,7 @@ void CudaEmitter::parallel(const Parallel* op) {
     ++opened;
     const std::string slot =
         l.chunks > 1 ? fmt::format("({} * {} + {})", rb.c, l.threads, tid) : tid;
-    line(fmt::format("const int {} = {};", h, add(mul(slot, l.vec), rb.v)));
+    line(fmt::format("[[maybe_unused]] const int {} = {};", h, add(mul(slot, l.vec), rb.v)));
     if (l.last_extent() % (static_cast<std::int64_t>(l.threads) * l.vec) != 0) {
       open(fmt::format("if ({} < {})", h, l.last_extent()));
       ++opened;

@@ -1,0 +1,93 @@
+// `tessera emit KERNEL`: the CUDA (or IR) Tessera generates for a registered DSL kernel; and
+// `tessera compile KERNEL` (dispatched from cmd_compile.cpp when the argument is not a .cu file).
+#include "codegen/jit_kernel.h"
+#include "codegen/lower.h"
+#include "codegen/registry.h"
+#include "dsl/ir_printer.h"
+#include "tools/commands.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+namespace tessera::cli {
+
+KernelRegistry& kernel_registry(); // cmd_list.cpp
+
+namespace {
+
+struct EmitArgs {
+  std::string kernel;
+  std::vector<std::string> params;
+  bool ir = false;
+  bool passes = false;
+  std::string arch;
+};
+
+void run_emit(const EmitArgs& a) {
+  const ir::Kernel k = kernel_registry().build(a.kernel, a.params);
+  if (a.ir) {
+    std::cout << ir::to_string(k);
+    return;
+  }
+  if (a.passes) {
+    std::vector<codegen::PassRecord> records;
+    codegen::lower(k, {}, &records);
+    for (const codegen::PassRecord& r : records) {
+      std::cout << "// ---- IR after " << r.pass << "\n" << r.ir << "\n";
+    }
+    return;
+  }
+  if (a.arch.empty()) {
+    std::cout << Runtime::emit(k);
+    return;
+  }
+  // With --arch: also compile, and report resources after the source.
+  const CompiledKernel ck = Runtime::compile_for(k, a.arch);
+  const KernelResources& r = ck.resources();
+  std::cout << ck.cuda_source()
+            << fmt::format("// {}: {} registers, {} bytes local, {} bytes spilled, {} bytes "
+                           "dynamic shared\n",
+                           a.arch, r.registers, r.local_bytes, r.spill_store_bytes,
+                           ck.shared_bytes());
+}
+
+} // namespace
+
+bool is_registered_kernel(const std::string& name) {
+  return kernel_registry().contains(name);
+}
+
+void compile_registered_kernel(const std::string& name, const std::vector<std::string>& params,
+                               const std::string& arch, bool ptx, const std::string& output) {
+  const CompiledKernel ck = Runtime::compile_for(kernel_registry().build(name, params), arch);
+  const std::string path = output.empty() ? name + (ptx ? ".ptx" : ".cubin") : output;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (ptx) {
+    out << ck.ptx();
+  } else {
+    const auto cubin = ck.program()->cubin();
+    out.write(reinterpret_cast<const char*>(cubin.data()),
+              static_cast<std::streamsize>(cubin.size()));
+  }
+  if (!out) {
+    throw CommandError(fmt::format("cannot write '{}'", path));
+  }
+  const KernelResources& r = ck.resources();
+  std::cerr << fmt::format("{} ({}): {} registers, {} bytes local -> {}\n", name, arch, r.registers,
+                           r.local_bytes, path);
+}
+
+void add_emit_command(CLI::App& app) {
+  auto args = std::make_shared<EmitArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "emit", "Print the CUDA generated for a registered DSL kernel (see `tessera list`)");
+  cmd->add_option("kernel", args->kernel, "Registered kernel name")->required();
+  cmd->add_option("--param", args->params, "Kernel parameter override, key=value (repeatable)");
+  cmd->add_flag("--ir", args->ir, "Print the traced tile IR instead");
+  cmd->add_flag("--passes", args->passes, "Print the IR after every lowering pass");
+  cmd->add_option("--arch", args->arch, "Also compile for this arch and report resources");
+  cmd->callback([args] { run_emit(*args); });
+}
+
+} // namespace tessera::cli
