@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 namespace tessera {
@@ -43,7 +44,14 @@ void load(DriverState& s) {
   }
   auto resolve = [&](const char* name, void** slot, bool required) {
     CUdriverProcAddressQueryResult status{};
-    CUresult r = get_proc(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &status);
+    // NOTES: cuGetProcAddress returns the newest ABI variant of a function up to the version we
+    // ask for, and some variants change the signature while cuda.h keeps the old prototype
+    // under the plain name: with CUDA_VERSION 13000, "cuCtxSynchronize" resolves to
+    // cuCtxSynchronize_v2(CUcontext), which our void-taking call would feed a garbage context
+    // (the driver then reports CUDA_ERROR_CONTEXT_IS_DESTROYED). Ask for the version whose
+    // signature matches the prototype we call through.
+    const int version = std::string_view(name) == "cuCtxSynchronize" ? 12000 : CUDA_VERSION;
+    CUresult r = get_proc(name, slot, version, CU_GET_PROC_ADDRESS_DEFAULT, &status);
     if (r != CUDA_SUCCESS || status != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
       *slot = nullptr;
       if (required && s.reason.empty()) {
