@@ -25,6 +25,9 @@ struct JitOptions {
   /** Compile for the host CPU (its name and all its features, e.g. AVX-512); when false, for the
    * baseline of the host's architecture (e.g. x86-64 SSE2), which is what CI compares against. */
   bool host_features = true;
+  /** Let LLVM unroll loops (partial and full unrolling). Off by default: it multiplies JIT time
+   * for little run-time gain on tile loops (docs/cpu-backend.md, "Measurements"). */
+  bool unroll_loops = false;
   /** Keep the optimised IR text (JitModule::optimized_ir), for debugging and the CLI. */
   bool keep_ir = false;
 
