@@ -56,7 +56,7 @@ struct Compiled {
   cpu::JitModule module;
   MapFn<float, std::uint16_t> to_bf16, to_f16;
   MapFn<std::uint16_t, float> from_bf16, from_f16;
-  MapFn<float, float> exp, log, tanh, sigmoid;
+  MapFn<float, float> exp, log, tanh, sigmoid, exp2, log2;
 };
 
 const Compiled& compiled() {
@@ -73,8 +73,10 @@ const Compiled& compiled() {
     add_map_function(*m, "log", f32, f32, internal::emit_log_f32);
     add_map_function(*m, "tanh", f32, f32, internal::emit_tanh_f32);
     add_map_function(*m, "sigmoid", f32, f32, internal::emit_sigmoid_f32);
-    const std::vector<std::string> names = {"to_bf16", "to_f16", "from_bf16", "from_f16",
-                                            "exp",     "log",    "tanh",      "sigmoid"};
+    add_map_function(*m, "exp2", f32, f32, internal::emit_exp2_f32);
+    add_map_function(*m, "log2", f32, f32, internal::emit_log2_f32);
+    const std::vector<std::string> names = {"to_bf16", "to_f16", "from_bf16", "from_f16", "exp",
+                                            "log",     "tanh",   "sigmoid",   "exp2",     "log2"};
     Compiled r;
     r.module = cpu::internal::compile_module(std::move(ctx), std::move(m), names, {});
     r.to_bf16 =
@@ -88,6 +90,8 @@ const Compiled& compiled() {
     r.log = r.module.lookup_function<void(const float*, float*, std::int64_t)>("log");
     r.tanh = r.module.lookup_function<void(const float*, float*, std::int64_t)>("tanh");
     r.sigmoid = r.module.lookup_function<void(const float*, float*, std::int64_t)>("sigmoid");
+    r.exp2 = r.module.lookup_function<void(const float*, float*, std::int64_t)>("exp2");
+    r.log2 = r.module.lookup_function<void(const float*, float*, std::int64_t)>("log2");
     return r;
   }();
   return c;
@@ -251,6 +255,12 @@ double log_ref(double x) {
 double tanh_ref(double x) {
   return std::tanh(x);
 }
+double exp2_ref(double x) {
+  return std::exp2(x);
+}
+double log2_ref(double x) {
+  return std::log2(x);
+}
 
 } // namespace
 
@@ -280,4 +290,33 @@ TEST_CASE("inline tanh is within 1 ulp and sigmoid within 3 ulp", "[cpu][math]")
   INFO("sigmoid worst x = " << s.worst_input);
   CHECK(s.max_ulp <= 3);
   WARN("sigmoid max ulp " << s.max_ulp << " at x = " << s.worst_input);
+}
+
+TEST_CASE("inline exp2 is within 1 ulp and log2 within 2 ulp", "[cpu][math]") {
+  const Accuracy e = measure(compiled().exp2, exp2_ref, math_inputs(-155.0f, 130.0f, 1 << 20));
+  INFO("exp2 worst x = " << e.worst_input);
+  CHECK(e.max_ulp <= 1);
+  WARN("exp2 max ulp " << e.max_ulp << " at x = " << e.worst_input);
+  const Accuracy l = measure(compiled().log2, log2_ref,
+                             math_inputs(-1.0f, std::numeric_limits<float>::max(), 1 << 20));
+  INFO("log2 worst x = " << l.worst_input);
+  CHECK(l.max_ulp <= 2);
+  WARN("log2 max ulp " << l.max_ulp << " at x = " << l.worst_input);
+  // Exact at integers / powers of two, as the device's exp2f / log2f.
+  std::vector<float> ints, outs(300);
+  for (int i = -149; i <= 127; ++i) {
+    ints.push_back(static_cast<float>(i));
+  }
+  compiled().exp2(ints.data(), outs.data(), static_cast<std::int64_t>(ints.size()));
+  for (std::size_t i = 0; i < ints.size(); ++i) {
+    REQUIRE(outs[i] == std::ldexp(1.0f, static_cast<int>(ints[i])));
+  }
+  std::vector<float> pows;
+  for (int i = -149; i <= 127; ++i) {
+    pows.push_back(std::ldexp(1.0f, i));
+  }
+  compiled().log2(pows.data(), outs.data(), static_cast<std::int64_t>(pows.size()));
+  for (std::size_t i = 0; i < pows.size(); ++i) {
+    REQUIRE(outs[i] == static_cast<float>(static_cast<int>(i) - 149));
+  }
 }

@@ -121,3 +121,137 @@ TEST_CASE("mhc_pre (stage A + big fuse) on the CPU matches the reference", "[cpu
     }
   }
 }
+
+namespace {
+
+// Stage A on x [T, K] with w [rows, K] into S splits (fp32), as the host API runs it.
+void run_stage_a(const mhc::Config& c, const void* x, const float* w, std::int64_t T,
+                 std::int64_t K, int rows, int S, std::vector<float>& mix, std::vector<float>& sq) {
+  mk::StageAParams sa;
+  sa.k = K;
+  sa.rows = rows;
+  sa.splits = S;
+  sa.precision = c.gemm_precision;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  mix.assign(static_cast<std::size_t>(S * T * rows), nan);
+  sq.assign(static_cast<std::size_t>(S * T), nan);
+  cpu::compile_cpu_kernel(mk::stage_a(sa))
+      .launch(host(x, DType::bf16, {T, K}), host(w, DType::f32, {rows, K}),
+              host(mix.data(), DType::f32, {S, T, rows}), host(sq.data(), DType::f32, {S, T}));
+}
+
+} // namespace
+
+TEST_CASE("mhc_pre with the fused RMSNorm (big fuse norm) on the CPU", "[cpu][mhc]") {
+  for (std::int64_t T : {1, 3}) {
+    mhc::Config c = config(1000);
+    c.norm_eps = 1e-5f;
+    const int n = c.n(), M3 = c.mix_count(), S = 2;
+    const std::int64_t H = c.hidden;
+    const auto in = mhc::inputs::make_pre_inputs(c, T, 11);
+    std::vector<float> mix, sq;
+    run_stage_a(c, in.residual.data(), in.fn.data(), T, c.k(), M3, S, mix, sq);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> post(T * n, nan), comb(T * n * n, nan);
+    std::vector<bf16> layer(T * H, bf16::from_bits(0x7fc1));
+    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::norm)))
+        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
+                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+                host(in.residual.data(), DType::bf16, {T, n, H}),
+                host(in.norm_weight.data(), DType::bf16, {H}),
+                host(post.data(), DType::f32, {T, n}), host(comb.data(), DType::f32, {T, n, n}),
+                host(layer.data(), DType::bf16, {T, H}));
+    const auto want =
+        mhc::ref::mhc_pre(c, T, in.residual, in.fn, in.scale, in.base, in.norm_weight, S);
+    INFO("T = " << T);
+    check_close("post_mix", post, want.post_mix, 1e-5, 1e-4);
+    check_close("comb_mix", comb, want.comb_mix, 1e-5, 1e-4);
+    check_close("layer_input", layer, want.layer_input, 1.6e-2, 1e-2);
+  }
+}
+
+TEST_CASE("mhc_pre_broadcast on the CPU", "[cpu][mhc]") {
+  for (std::int64_t T : {1, 4}) {
+    mhc::Config c = config(1000);
+    c.norm_eps = 1e-5f;
+    const int n = c.n(), M3 = c.mix_count(), S = 1;
+    const std::int64_t H = c.hidden;
+    const auto in = mhc::inputs::make_broadcast_inputs(c, T, 5);
+    std::vector<float> mix, sq;
+    run_stage_a(c, in.embedding.data(), in.fn_bcast.data(), T, H, M3, S, mix, sq);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> post(T * n, nan), comb(T * n * n, nan);
+    std::vector<bf16> layer(T * H, bf16::from_bits(0x7fc1)),
+        res_out(T * n * H, bf16::from_bits(0x7fc1));
+    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::broadcast)))
+        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
+                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+                host(in.embedding.data(), DType::bf16, {T, H}),
+                host(in.norm_weight.data(), DType::bf16, {H}),
+                host(res_out.data(), DType::bf16, {T, n, H}), host(post.data(), DType::f32, {T, n}),
+                host(comb.data(), DType::f32, {T, n, n}), host(layer.data(), DType::bf16, {T, H}));
+    const auto want = mhc::ref::mhc_pre_broadcast(c, T, in.embedding, in.fn_bcast, in.scale,
+                                                  in.base, in.norm_weight, S);
+    INFO("T = " << T);
+    check_close("residual_out", res_out, want.residual, 0, 0);
+    check_close("post_mix", post, want.post_mix, 1e-5, 1e-4);
+    check_close("comb_mix", comb, want.comb_mix, 1e-5, 1e-4);
+    check_close("layer_input", layer, want.layer_input, 1.6e-2, 1e-2);
+  }
+}
+
+TEST_CASE("mhc_fused_post_pre (single-pass small-T kernel + big fuse) on the CPU", "[cpu][mhc]") {
+  for (std::int64_t T : {1, 3}) {
+    const mhc::Config c = config(1000);
+    const int n = c.n(), M3 = c.mix_count(), S = 4;
+    const std::int64_t H = c.hidden;
+    const auto in = mhc::inputs::make_fused_post_pre_inputs(c, T, 9);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> mix(S * T * M3, nan), sq(S * T, nan), post(T * n, nan), comb(T * n * n, nan);
+    std::vector<bf16> res_out(T * n * H, bf16::from_bits(0x7fc1)),
+        layer(T * H, bf16::from_bits(0x7fc1));
+    cpu::compile_cpu_kernel(mk::fused_post({.hidden = H, .n = n, .splits = S}))
+        .launch(host(in.post.y.data(), DType::bf16, {T, H}),
+                host(in.post.residual.data(), DType::bf16, {T, n, H}),
+                host(in.post.post_mix.data(), DType::f32, {T, n}),
+                host(in.post.comb_mix.data(), DType::f32, {T, n, n}),
+                host(in.fn.data(), DType::f32, {M3, n, H}),
+                host(res_out.data(), DType::bf16, {T, n, H}),
+                host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
+    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)))
+        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
+                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+                host(res_out.data(), DType::bf16, {T, n, H}), host(post.data(), DType::f32, {T, n}),
+                host(comb.data(), DType::f32, {T, n, n}), host(layer.data(), DType::bf16, {T, H}));
+    const auto want = mhc::ref::mhc_fused_post_pre_single_pass(c, T, in.post.y, in.post.residual,
+                                                               in.post.post_mix, in.post.comb_mix,
+                                                               in.fn, in.scale, in.base, {}, S);
+    INFO("T = " << T);
+    check_close("residual_out", res_out, want.residual, 1.6e-2, 1e-2);
+    check_close("post_mix", post, want.post_mix, 1e-5, 1e-4);
+    check_close("comb_mix", comb, want.comb_mix, 1e-5, 1e-4);
+    check_close("layer_input", layer, want.layer_input, 1.6e-2, 1e-2);
+  }
+}
+
+TEST_CASE("hc_head (stage A + head collapse) on the CPU", "[cpu][mhc]") {
+  for (std::int64_t T : {1, 5}) {
+    const mhc::Config c = config(1000);
+    const int n = c.n(), S = 1;
+    const std::int64_t H = c.hidden;
+    const auto in = mhc::inputs::make_head_inputs(c, T, 13);
+    std::vector<float> mix, sq;
+    run_stage_a(c, in.residual.data(), in.fn.data(), T, c.k(), n, S, mix, sq);
+    std::vector<bf16> out(T * H, bf16::from_bits(0x7fc1));
+    cpu::compile_cpu_kernel(
+        mk::head_collapse(
+            {.hidden = H, .n = n, .splits = S, .rms_eps = c.rms_eps, .hc_eps = c.hc_pre_eps}))
+        .launch(host(mix.data(), DType::f32, {S, T, n}), host(sq.data(), DType::f32, {S, T}),
+                host(in.scale.data(), DType::f32, {1}), host(in.base.data(), DType::f32, {n}),
+                host(in.residual.data(), DType::bf16, {T, n, H}),
+                host(out.data(), DType::bf16, {T, H}));
+    const auto want = mhc::ref::hc_head(c, T, in.residual, in.fn, in.scale, in.base);
+    INFO("T = " << T);
+    check_close("out", out, want, 1.6e-2, 1e-2);
+  }
+}
