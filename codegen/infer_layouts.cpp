@@ -194,8 +194,9 @@ std::string where(const Kernel& k, const Buffer& b) {
 
 class RoundTrips {
 public:
-  RoundTrips(const Kernel& k, const std::map<const BufferNode*, Layout>& layouts)
-      : kernel_(k), layouts_(layouts) {}
+  RoundTrips(const Kernel& k, const std::map<const BufferNode*, Layout>& layouts,
+             const std::set<const BufferNode*>& defaulted)
+      : kernel_(k), layouts_(layouts), defaulted_(defaulted) {}
 
   Stmt run(const Stmt& s) { return rewrite(s); }
 
@@ -234,6 +235,7 @@ private:
         return;
       }
       if (store) {
+        refuse_replication(b);
         throw UserError(fmt::format(
             "fragment '{}' ({}) is distributed over threads by its last axis, but the parallel "
             "loop at {} writes it with last index {}; write it with the innermost loop "
@@ -255,6 +257,7 @@ private:
       }
     });
     if (const Store* st = s.as<Store>(); st && distributed(st->buffer)) {
+      refuse_replication(st->buffer);
       throw UserError(fmt::format(
           "fragment '{}' ({}) is distributed over threads; the store at {} outside a parallel "
           "loop would run on every thread. Write it inside parallel() indexed by the loop "
@@ -339,8 +342,20 @@ private:
     }
   }
 
+  /** The error for a write that needs every thread to hold a fragment too big to replicate. */
+  void refuse_replication(const Buffer& b) const {
+    if (defaulted_.count(b.get())) {
+      throw UserError(fmt::format(
+          "fragment '{}' ({}) is accessed in a way that needs every thread to hold all {} "
+          "elements; index its last dimension with the parallel loop's innermost variable, or "
+          "use shared memory",
+          b->name, where(kernel_, b), const_numel(b)));
+    }
+  }
+
   const Kernel& kernel_;
   const std::map<const BufferNode*, Layout>& layouts_;
+  const std::set<const BufferNode*>& defaulted_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -419,6 +434,7 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
   // Partition classes: V from the widest global dtype of any member, P from the declarations.
   std::map<const BufferNode*, int> class_bytes;
   std::map<const BufferNode*, const BufferNode*> class_first;
+  std::set<const BufferNode*> defaulted;
   for (const BufferNode* b : c.order) {
     const FragmentInfo& info = c.frags.at(b);
     if (info.candidate && !info.fixed) {
@@ -450,16 +466,18 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
     }
     Layout l = Layout::replicated(shape);
     if (l.numel() > kMaxReplicated) {
-      throw UserError(fmt::format(
-          "fragment '{}' ({}) is accessed in a way that needs every thread to hold all {} "
-          "elements; index its last dimension with the parallel loop's innermost variable, or "
-          "use shared memory",
-          b->name, where(kernel, info.buffer), l.numel()));
+      // Too big to replicate: the default distributed layout (its own partition). Reads that do
+      // not follow it go through shared memory; writes that do not follow it are refused below
+      // with the message explaining why the fragment cannot be replicated.
+      l = Layout::distributed(shape, info.where.threads,
+                              choose_vector_width(shape.back(), info.global_bytes),
+                              info.where.begin);
+      defaulted.insert(b);
     }
     lk.layouts[b] = l;
   }
 
-  RoundTrips rt(kernel, lk.layouts);
+  RoundTrips rt(kernel, lk.layouts, defaulted);
   lk.kernel.body = rt.run(kernel.body);
   plan_parallels(lk.kernel.body, Participants{kernel.threads, 0}, lk);
   lk.layouts_done = true;

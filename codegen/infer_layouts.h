@@ -13,7 +13,8 @@ namespace tessera::codegen {
  * "Layouts"). A fragment is distributed when a parallel loop indexes its last axis with the
  * loop's innermost variable over the same extent; fragments sharing such a loop (or linked by a
  * leading-axis reduction or a fragment copy) share one partition. Other fragments are replicated
- * (at most kMaxReplicated elements, else a UserError explains what to change). Reads of a
+ * up to kMaxReplicated elements; bigger ones get the default distributed layout, and a write
+ * that would need them replicated is a UserError explaining what to change. Reads of a
  * distributed fragment that do not follow its partition go through a shared-memory copy the
  * pass inserts (named `<fragment>_smem`, visible in the IR dump); such writes are UserErrors.
  */
