@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <limits>
 #include <llvm/IR/Module.h>
+#include <map>
+#include <mutex>
 
 namespace tessera::cpu {
 
@@ -26,9 +28,8 @@ struct CpuKernel::Impl {
 
 namespace {
 
-// The compiled code plus what the launcher needs, shared by every CpuKernel of one cache entry.
+// What the launcher needs besides the code, per cache key.
 struct Compiled {
-  JitModule module;
   codegen::CpuEntryPoints entry;
   double lower_ms = 0;
 };
@@ -46,30 +47,35 @@ std::string param_names(const ir::Kernel& k) {
 CpuKernel compile_cpu_kernel(const ir::Kernel& kernel, const JitOptions& options) {
   using Clock = std::chrono::steady_clock;
   const std::string key = JitCache::make_key(ir::to_string(kernel), options);
+  // The JIT cache holds the code; the entry points and lowering time of each key live here.
+  static std::mutex facts_mutex;
+  static std::map<std::string, Compiled> facts;
   bool compiled_now = false;
-  auto entry = std::make_shared<Compiled>();
-  // The cache holds the JitModule; the entry-point names are a pure function of the kernel.
   JitModule module = JitCache::global().get_or_compile(key, [&] {
     compiled_now = true;
+    Compiled c;
     const auto start = Clock::now();
     auto context = tessera::internal::make_llvm_context();
-    std::unique_ptr<llvm::Module> m = codegen::lower_to_llvm(kernel, *context, entry->entry);
-    entry->lower_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    return internal::compile_module(std::move(context), std::move(m),
-                                    {entry->entry.block_fn, entry->entry.grid_fn}, options);
+    std::unique_ptr<llvm::Module> m = codegen::lower_to_llvm(kernel, *context, c.entry);
+    c.lower_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    JitModule jm = internal::compile_module(std::move(context), std::move(m),
+                                            {c.entry.block_fn, c.entry.grid_fn}, options);
+    std::lock_guard lock(facts_mutex);
+    facts[key] = c;
+    return jm;
   });
-  if (!compiled_now) {
-    // Recompute the (cheap) entry-point facts without JIT-compiling again.
-    auto context = tessera::internal::make_llvm_context();
-    codegen::lower_to_llvm(kernel, *context, entry->entry);
+  Compiled entry;
+  {
+    std::lock_guard lock(facts_mutex);
+    entry = facts.at(key);
   }
   auto impl = std::make_shared<CpuKernel::Impl>();
   impl->kernel = kernel;
   impl->module = module;
-  impl->block = module.lookup_function<std::remove_pointer_t<BlockFn>>(entry->entry.block_fn);
-  impl->grid = module.lookup_function<void(void**, std::int64_t*)>(entry->entry.grid_fn);
-  impl->scratch_bytes = entry->entry.scratch_bytes;
-  impl->timings.lower_ms = entry->lower_ms;
+  impl->block = module.lookup_function<std::remove_pointer_t<BlockFn>>(entry.entry.block_fn);
+  impl->grid = module.lookup_function<void(void**, std::int64_t*)>(entry.entry.grid_fn);
+  impl->scratch_bytes = entry.entry.scratch_bytes;
+  impl->timings.lower_ms = entry.lower_ms;
   impl->timings.jit = module.timings();
   impl->timings.cache_hit = !compiled_now;
   return CpuKernel(std::move(impl));
