@@ -4,6 +4,7 @@
 #include "codegen/lower.h"
 #include "codegen/registry.h"
 #include "dsl/ir_printer.h"
+#include "kernels/mhc/register.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>
@@ -22,9 +23,30 @@ struct EmitArgs {
   bool ir = false;
   bool passes = false;
   std::string arch;
+  std::int64_t hidden = 0;
 };
 
-void run_emit(const EmitArgs& a) {
+void run_one(const EmitArgs& a);
+
+void run_emit(const EmitArgs& in) {
+  EmitArgs a = in;
+  if (a.hidden > 0) {
+    a.params.push_back(fmt::format("hidden={}", a.hidden));
+  }
+  // An mHC op name ("mhc_pre") emits every kernel the op launches, in order.
+  if (const auto entries = mhc::mhc_kernel_entries(a.kernel); !entries.empty()) {
+    for (const std::string& e : entries) {
+      std::cout << "// ======== " << e << "\n";
+      EmitArgs one = a;
+      one.kernel = e;
+      run_one(one);
+    }
+    return;
+  }
+  run_one(a);
+}
+
+void run_one(const EmitArgs& a) {
   const ir::Kernel k = kernel_registry().build(a.kernel, a.params);
   if (a.ir) {
     std::cout << ir::to_string(k);
@@ -87,6 +109,7 @@ void add_emit_command(CLI::App& app) {
   cmd->add_flag("--ir", args->ir, "Print the traced tile IR instead");
   cmd->add_flag("--passes", args->passes, "Print the IR after every lowering pass");
   cmd->add_option("--arch", args->arch, "Also compile for this arch and report resources");
+  cmd->add_option("--hidden", args->hidden, "Shorthand for --param hidden=H (mHC kernels)");
   cmd->callback([args] { run_emit(*args); });
 }
 

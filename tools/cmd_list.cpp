@@ -1,6 +1,7 @@
 // `tessera list`: the registered DSL kernels and their parameters.
 #include "codegen/registry.h"
 #include "examples/kernels.h"
+#include "kernels/mhc/register.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@ KernelRegistry& kernel_registry() {
   static KernelRegistry& r = []() -> KernelRegistry& {
     KernelRegistry& g = KernelRegistry::global();
     examples::register_kernels(g);
+    mhc::register_kernels(g);
     return g;
   }();
   return r;

@@ -152,7 +152,6 @@ ir::Kernel big_fuse(const BigFuseParams& p) {
       auto q = fragment(f32, {1, hb}, "sq");
       clear(q);
       unroll(tiles, [&](Var i) {
-        auto u = fragment(f32, {hb}, "u");
         if (broadcast) {
           auto e = fragment(f32, {hb}, "e");
           copy(residual[t][tile(i, hb)], e);

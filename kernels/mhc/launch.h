@@ -2,11 +2,10 @@
  * Internal: compiling the mHC kernels once per configuration and launching them. A small
  * thread-safe map (key: kernel name + parameters + device arch) in front of the runtime's
  * compile cache; the first call of a configuration traces, lowers, emits and compiles, later
- * calls only launch (no allocation, no synchronisation, no string building on that path).
+ * calls only launch (no device allocation, no synchronisation).
  *
- * This is the seam to the codegen facade: when codegen's compiled-kernel API is available this
- * file's implementation is the only place that changes (and a CPU Target becomes one more
- * branch in launch()).
+ * Compilation and launching go through the codegen facade (tessera::Runtime, CompiledKernel).
+ * A CPU target (codegen/llvm/cpu_kernel.h) would be one more branch in get_kernel()/launch().
  */
 #pragma once
 

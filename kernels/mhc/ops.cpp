@@ -237,7 +237,10 @@ void hc_head(const Config& config, const HeadArgs& args, const TensorView& works
   const int n = config.hc_mult;
   const LaunchEnv env{stream, device, true};
   const Partials part = carve(config, workspace, T, S, n);
-  run_stage_a(config, reshape(args.residual, {T, config.k()}), args.fn, config.k(), n, part, env);
+  // hc_head's projection is full fp32 (spec §3.8), whatever config.gemm_precision says.
+  Config fp32 = config;
+  fp32.gemm_precision = GemmPrecision::fp32;
+  run_stage_a(fp32, reshape(args.residual, {T, config.k()}), args.fn, config.k(), n, part, env);
   const kernels::HeadCollapseParams p{.hidden = config.hidden,
                                       .n = n,
                                       .splits = S,

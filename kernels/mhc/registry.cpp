@@ -56,7 +56,13 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
     return {post(), stage_a(c.k(), m, splits), big_fuse(pre_variant, splits)};
   }
   if (op == "hc_head") {
-    return {stage_a(c.k(), n, splits),
+    // hc_head's projection is full fp32 (spec §3.8).
+    return {OpKernel{"stage_a", kernels::stage_a({.k = c.k(),
+                                                  .rows = n,
+                                                  .splits = splits,
+                                                  .precision = GemmPrecision::fp32,
+                                                  .threads = 256,
+                                                  .tile_k = 1024})},
             OpKernel{"head_collapse", kernels::head_collapse({.hidden = c.hidden,
                                                               .n = n,
                                                               .splits = splits,
