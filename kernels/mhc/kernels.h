@@ -43,6 +43,20 @@ struct StageAParams {
 };
 ir::Kernel stage_a(const StageAParams& p);
 
+/** Stage A on tensor cores for larger T: grid (ceil(T / block_m), S), 128 threads; per 64-wide
+ * K tile (whole 64-blocks of the split: no masking) the x tile (bf16 → f32) and the fn tile go
+ * to shared memory and one `gemm` (TF32 mma, or FFMA in the same layout for fp32) accumulates
+ * into a block_m × ceil8(rows) fragment; Σx² comes from the same shared x tile. */
+struct StageAMmaParams {
+  std::int64_t k = 0;
+  int rows = 24;
+  int splits = 1;
+  GemmPrecision precision = GemmPrecision::tf32;
+  int block_m = 64;
+};
+ir::Kernel stage_a_mma(const StageAMmaParams& p);
+std::string describe(const StageAMmaParams& p);
+
 /** Which stage-B kernel. */
 enum class BigFuseVariant : std::uint8_t {
   plain,     ///< §3.2

@@ -40,9 +40,19 @@ Partials carve(const Config& c, const TensorView& ws, std::int64_t tokens, int s
 
 void run_stage_a(const Config& c, const TensorView& x, const TensorView& fn, std::int64_t k,
                  int rows, const Partials& out, const LaunchEnv& env) {
+  const std::int64_t T = x.size(0);
+  const int splits = static_cast<int>(out.mix.size(0));
+  if (use_stage_a_mma(T, rows)) {
+    const kernels::StageAMmaParams p{
+        .k = k, .rows = rows, .splits = splits, .precision = c.gemm_precision};
+    auto kernel = internal::get_kernel("stage_a_mma " + kernels::describe(p), env.device,
+                                       [&] { return kernels::stage_a_mma(p); });
+    internal::launch(*kernel, env, {x, fn, out.mix, out.sqrsum});
+    return;
+  }
   const kernels::StageAParams p{.k = k,
                                 .rows = rows,
-                                .splits = static_cast<int>(out.mix.size(0)),
+                                .splits = splits,
                                 .precision = c.gemm_precision,
                                 .threads = kStageAThreads,
                                 .tile_k = kStageATile};
@@ -100,7 +110,7 @@ kernels::BigFuseVariant pre_variant(const Config& c) {
 
 int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_count) {
   int s = resolve_num_splits(c, sm_count, tokens, k);
-  if (c.split.kind == SplitPolicy::Kind::automatic) {
+  if (c.split.kind == SplitPolicy::Kind::automatic && !use_stage_a_mma(tokens, c.mix_count())) {
     const std::int64_t cap = std::max<std::int64_t>(1, k / kStageATile);
     s = static_cast<int>(std::min<std::int64_t>(s, cap));
   }

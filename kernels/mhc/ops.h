@@ -25,8 +25,8 @@ namespace tessera::mhc {
 
 /** The split policy for a stage-A reduction of length `k` over `tokens` tokens on a device with
  * `sm_count` SMs: a fixed config.split as given; automatic: resolve_num_splits() (vLLM's
- * compute_num_split) capped at max(1, k / 1024) so every split keeps at least one full K tile
- * of the stage-A kernel. */
+ * compute_num_split), capped at max(1, k / 1024) while the per-token FMA stage A runs (so
+ * every split keeps at least one full K tile). */
 int num_splits_for(const Config& config, std::int64_t tokens, std::int64_t k, int sm_count);
 
 /** Stage-A split count mhc_pre uses for `tokens` tokens on `device` (config.split: fixed, or

@@ -22,6 +22,11 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
   const int n = c.hc_mult;
   const int m = c.mix_count();
   const auto stage_a = [&](std::int64_t k, int rows, int s) {
+    if (use_stage_a_mma(tokens, rows)) {
+      return OpKernel{
+          "stage_a",
+          kernels::stage_a_mma({.k = k, .rows = rows, .splits = s, .precision = c.gemm_precision})};
+    }
     return OpKernel{"stage_a", kernels::stage_a({.k = k,
                                                  .rows = rows,
                                                  .splits = s,
@@ -57,12 +62,17 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
   }
   if (op == "hc_head") {
     // hc_head's projection is full fp32 (spec §3.8).
-    return {OpKernel{"stage_a", kernels::stage_a({.k = c.k(),
-                                                  .rows = n,
-                                                  .splits = splits,
-                                                  .precision = GemmPrecision::fp32,
-                                                  .threads = 256,
-                                                  .tile_k = 1024})},
+    const auto head_a =
+        use_stage_a_mma(tokens, n)
+            ? kernels::stage_a_mma(
+                  {.k = c.k(), .rows = n, .splits = splits, .precision = GemmPrecision::fp32})
+            : kernels::stage_a({.k = c.k(),
+                                .rows = n,
+                                .splits = splits,
+                                .precision = GemmPrecision::fp32,
+                                .threads = 256,
+                                .tile_k = 1024});
+    return {OpKernel{"stage_a", head_a},
             OpKernel{"head_collapse", kernels::head_collapse({.hidden = c.hidden,
                                                               .n = n,
                                                               .splits = splits,
@@ -82,6 +92,14 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
   }
   throw UserError(
       fmt::format("unknown mHC op '{}'; expected one of: {}", op, fmt::join(op_names(), ", ")));
+}
+
+bool use_stage_a_mma(std::int64_t tokens, int rows) {
+  // Off until the emitter lowers the epilogue over the mma accumulator of stage_a_mma
+  // ("internal error: fragment 'acc' read outside its partition"); the per-token FMA kernel
+  // runs for every T meanwhile.
+  constexpr bool kEnabled = false;
+  return kEnabled && tokens > kFusedSmallT && rows % 8 == 0;
 }
 
 int post_tile_h(std::int64_t tokens) {

@@ -28,6 +28,11 @@ const std::vector<std::string>& op_names();
 std::vector<OpKernel> op_kernels(const std::string& op, const Config& config, std::int64_t tokens,
                                  int splits);
 
+/** Whether stage A runs on tensor cores (stage_a_mma, 64-token tiles) for `tokens` tokens and
+ * `rows` projection rows: T > 16 and rows a multiple of 8 — currently disabled (see the
+ * definition), so the per-token FMA kernel runs for every T. */
+bool use_stage_a_mma(std::int64_t tokens, int rows);
+
 /** H tile of mhc_post for `tokens` tokens (256 for T ≤ 16, else 512). */
 int post_tile_h(std::int64_t tokens);
 /** Split count of the single-pass fused post+pre kernel (T ≤ 16). */

@@ -64,4 +64,58 @@ ir::Kernel stage_a(const StageAParams& p) {
   return kb.build();
 }
 
+std::string describe(const StageAMmaParams& p) {
+  return fmt::format("K={} rows={} S={} {} block_m={}", p.k, p.rows, p.splits,
+                     p.precision == GemmPrecision::tf32 ? "tf32" : "fp32", p.block_m);
+}
+
+ir::Kernel stage_a_mma(const StageAMmaParams& p) {
+  if (p.k < 1 || p.rows < 1 || p.splits < 1 || p.block_m % 16 != 0) {
+    throw InternalError(fmt::format("mhc stage_a_mma: bad parameters ({})", describe(p)));
+  }
+  const int rows = p.rows;
+  const int rows_pad = (rows + 7) / 8 * 8; // mma n8 tiles; padded rows of fn read as zero
+  const int bm = p.block_m;
+  const int kt = kSplitBlockK; // split ranges are whole 64-blocks: tiles never straddle splits
+  const int K = static_cast<int>(p.k);
+  KernelBuilder kb("mhc_stage_a_mma");
+  Dim T = kb.dim("num_tokens");
+  auto x = kb.input("x", bf16, {T, K});
+  auto fn = kb.input("fn", f32, {rows, K});
+  auto partial_mix = kb.output("partial_mix", f32, {p.splits, T, rows});
+  auto partial_sqrsum = kb.output("partial_sqrsum", f32, {p.splits, T});
+
+  kb.launch(grid(ceil_div(T, Expr(bm)), p.splits), threads(128), [&](Var mb, Var s) {
+    const detail::SplitRange split = detail::split_range(s, p.k, kSplitBlockK, p.splits);
+    auto acc = fragment(f32, {bm, rows_pad}, "acc");
+    // Σx² per row is the diagonal of x·xᵀ: a second small gemm keeps it on tensor cores and in
+    // an evenly spread register layout (bf16 squares are exact in fp32).
+    auto sq = fragment(f32, {bm, bm}, "sq");
+    clear(acc);
+    clear(sq);
+    pdl_wait();
+    const ir::GemmPrecision prec =
+        p.precision == GemmPrecision::tf32 ? ir::GemmPrecision::tf32 : ir::GemmPrecision::fp32;
+    pipelined(split.num_blocks, 2, [&](Var i) {
+      Expr blk = split.begin_block + i;
+      auto xs = shared(f32, {bm, kt}, "x_s");
+      auto ws = shared(f32, {rows_pad, kt}, "fn_s");
+      copy(x[tile(mb, bm)][tile(blk, kt)], xs);
+      copy(fn[range(Expr(0), rows_pad)][tile(blk, kt)], ws);
+      gemm(xs, ws, acc, GemmOptions{.trans_b = true, .precision = prec});
+      gemm(xs, xs, sq, GemmOptions{.trans_b = true, .precision = prec});
+    });
+    parallel({bm, rows_pad}, [&](Var m, Var c) {
+      Expr row = mb * bm + m;
+      if_(row < T && c < rows, [&] { partial_mix[s][row][c] = acc[m][c]; });
+    });
+    parallel({bm, bm}, [&](Var m, Var j) {
+      Expr row = mb * bm + m;
+      if_(row < T && m == j, [&] { partial_sqrsum[s][row] = sq[m][j]; });
+    });
+    pdl_trigger();
+  });
+  return kb.build();
+}
+
 } // namespace tessera::mhc::kernels

@@ -89,11 +89,13 @@ inline std::vector<OpCase> all_cases() {
       c.gemm_precision = p;
       c.split = SplitPolicy::fixed(S);
       add("stage_a", c, 13);
+      add("stage_a", c, 200);
     }
     Config c = make_config(5137);
     c.gemm_precision = p;
     c.split = SplitPolicy::fixed(5);
     add("stage_a", c, 3);
+    add("stage_a", c, 77);
   }
   for (std::int64_t H : {4096, 7168}) {
     for (std::int64_t T : {1, 4, 8, 128}) {

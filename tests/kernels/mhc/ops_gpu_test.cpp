@@ -416,11 +416,13 @@ TEST_CASE("stage A partials against the reference", "[mhc][gpu][stage_a]") {
     for (int S : {1, 4, 16, 28}) {
       mhc::Config c = vllm_config(7168);
       c.gemm_precision = p;
-      check_stage_a(c, 13, S);
+      check_stage_a(c, 13, S);  // per-token FMA kernel (T <= 16)
+      check_stage_a(c, 200, S); // tensor-core kernel (64-token tiles)
     }
     mhc::Config c = vllm_config(5137);
     c.gemm_precision = p;
     check_stage_a(c, 3, 5);
+    check_stage_a(c, 77, 5);
   }
 }
 
