@@ -5,17 +5,23 @@
 #include "runtime/error.h"
 #include "runtime/jit.h"
 
+#ifdef TESSERA_HAS_CPU_BACKEND
+#include "codegen/llvm/cpu_kernel.h"
+#endif
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <mutex>
+#include <vector>
 
 namespace tessera {
 
 namespace internal {
 struct CompiledKernelState {
+  Target target = Target::cuda;
   ir::Kernel kernel;
   std::string name;
   std::shared_ptr<const Program> program;
@@ -26,6 +32,9 @@ struct CompiledKernelState {
   int device = 0;
   std::once_flag loaded;
   Kernel function; ///< loaded on first launch
+#ifdef TESSERA_HAS_CPU_BACKEND
+  cpu::CpuKernel cpu; ///< the cpu target's code
+#endif
 };
 } // namespace internal
 
@@ -55,13 +64,105 @@ checked(const std::shared_ptr<internal::CompiledKernelState>& s) {
   return *s;
 }
 
+// The state of a cuda-target kernel, for what only NVRTC produces.
+const internal::CompiledKernelState&
+checked_cuda(const std::shared_ptr<internal::CompiledKernelState>& s, const char* what) {
+  const internal::CompiledKernelState& c = checked(s);
+  if (c.target != Target::cuda) {
+    throw UserError(fmt::format("CompiledKernel '{}': {} exists only for the cuda target, the "
+                                "kernel was compiled for cpu (Runtime::emit gives its CUDA source)",
+                                c.name, what));
+  }
+  return c;
+}
+
+// The target compile() uses: an explicit CUDA arch means cuda.
+Target choose_target(const JitOptions& options) {
+  if (options.target == Target::automatic && options.arch != "auto") {
+    return Target::cuda;
+  }
+  const Target t = resolve_target(options.target);
+  if (t == Target::cpu && options.arch != "auto") {
+    throw UserError(fmt::format("JitOptions: arch '{}' is a CUDA arch, but the target is cpu "
+                                "(leave arch as \"auto\")",
+                                options.arch));
+  }
+  return t;
+}
+
+#ifdef TESSERA_HAS_CPU_BACKEND
+void compile_cpu(internal::CompiledKernelState& s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  s.cpu = cpu::compile_cpu_kernel(s.kernel);
+  s.timings.obtain_ms = since(t0);
+  s.timings.passes_ms = s.cpu.timings().lower_ms;
+  s.timings.llvm_ms = s.cpu.timings().jit.total_ms;
+  s.timings.from_cache = s.cpu.timings().cache_hit;
+}
+
+// KernelArg -> CpuArg: the scalar as the C++ type of its dtype, tensors checked for host memory
+// here so the message names the target.
+cpu::CpuArg to_cpu_arg(const internal::CompiledKernelState& s, std::size_t i, const KernelArg& a) {
+  if (a.kind == KernelArg::Kind::tensor) {
+    if (a.tensor->memory() != MemoryKind::host) {
+      const std::string param = i < s.kernel.params.size() ? s.kernel.params[i].name : "?";
+      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in host memory (the kernel "
+                                  "was compiled for the cpu target), got {}",
+                                  s.name, param, a.tensor->describe()));
+    }
+    return cpu::CpuArg(*a.tensor);
+  }
+  switch (a.dtype) {
+  case DType::f32:
+    return cpu::CpuArg(static_cast<float>(a.f));
+  case DType::f64:
+    return cpu::CpuArg(a.f);
+  case DType::boolean:
+    return cpu::CpuArg(a.i != 0);
+  case DType::i64:
+    return cpu::CpuArg(static_cast<std::int64_t>(a.i));
+  case DType::u32:
+    return cpu::CpuArg(static_cast<std::uint32_t>(a.i));
+  case DType::i8:
+    return cpu::CpuArg(static_cast<std::int8_t>(a.i));
+  case DType::u8:
+    return cpu::CpuArg(static_cast<std::uint8_t>(a.i));
+  default:
+    return cpu::CpuArg(static_cast<std::int32_t>(a.i));
+  }
+}
+#endif
+
+void launch_cpu(const internal::CompiledKernelState& s, std::span<const KernelArg> args) {
+#ifdef TESSERA_HAS_CPU_BACKEND
+  std::vector<cpu::CpuArg> list;
+  list.reserve(args.size());
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    list.push_back(to_cpu_arg(s, i, args[i]));
+  }
+  s.cpu.launch_args(list);
+#else
+  throw InternalError(fmt::format("kernel '{}': cpu target without the CPU backend", s.name));
+#endif
+}
+
 } // namespace
 
 CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& options) {
   auto state = std::make_shared<internal::CompiledKernelState>();
+  state->target = choose_target(options);
   state->kernel = kernel;
   state->name = kernel.name;
   state->device = options.device;
+  if (state->target == Target::cpu) {
+    state->plan = LaunchPlan(kernel, 0);
+#ifdef TESSERA_HAS_CPU_BACKEND
+    compile_cpu(*state);
+#endif
+    CompiledKernel ck;
+    ck.state_ = std::move(state);
+    return ck;
+  }
 
   auto t0 = std::chrono::steady_clock::now();
   codegen::LoweredKernel lk = codegen::lower(kernel, options.lower, &state->passes);
@@ -100,6 +201,7 @@ CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& opti
 
 CompiledKernel Runtime::compile_for(const ir::Kernel& kernel, const std::string& arch) {
   JitOptions o;
+  o.target = Target::cuda;
   o.arch = arch;
   return compile(kernel, o);
 }
@@ -111,14 +213,17 @@ std::string Runtime::emit(const ir::Kernel& kernel, const codegen::LowerOptions&
 const std::string& CompiledKernel::name() const {
   return checked(state_).name;
 }
+Target CompiledKernel::target() const {
+  return checked(state_).target;
+}
 const std::string& CompiledKernel::cuda_source() const {
-  return checked(state_).program->cuda_source();
+  return checked_cuda(state_, "the CUDA source").program->cuda_source();
 }
 const std::string& CompiledKernel::ptx() const {
-  return checked(state_).program->ptx();
+  return checked_cuda(state_, "PTX").program->ptx();
 }
 const KernelResources& CompiledKernel::resources() const {
-  return checked(state_).program->resources(state_->name);
+  return checked_cuda(state_, "a resource report").program->resources(state_->name);
 }
 const CompileTimings& CompiledKernel::timings() const {
   return checked(state_).timings;
@@ -133,7 +238,7 @@ const ir::Kernel& CompiledKernel::kernel_ir() const {
   return checked(state_).kernel;
 }
 const std::shared_ptr<const Program>& CompiledKernel::program() const {
-  return checked(state_).program;
+  return checked_cuda(state_, "an NVRTC program").program;
 }
 const LaunchPlan& CompiledKernel::launch_plan() const {
   return checked(state_).plan;
@@ -145,6 +250,10 @@ void CompiledKernel::launch_args(const KernelLaunchOptions& options,
     throw UserError("CompiledKernel: empty handle (use Runtime::compile)");
   }
   internal::CompiledKernelState& s = *state_;
+  if (s.target == Target::cpu) {
+    launch_cpu(s, args);
+    return;
+  }
   BoundLaunch b;
   s.plan.bind(args, b);
   if (b.empty) {

@@ -205,7 +205,9 @@ void LaunchPlan::bind(std::span<const KernelArg> args, BoundLaunch& out) const {
       }
     }
     if (t.memory() != MemoryKind::cuda) {
-      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in device memory, got {}",
+      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in device memory (the kernel "
+                                  "was compiled for the cuda target; host tensors need "
+                                  "Target::cpu), got {}",
                                   name_, p.name, t.describe()));
     }
     if (!t.is_contiguous()) {
