@@ -105,12 +105,16 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
       gemm(xs, ws, acc, GemmOptions{.trans_b = true, .precision = prec});
       gemm(xs, xs, sq, GemmOptions{.trans_b = true, .precision = prec});
     });
+    // Epilogues over the accumulators' own (mma) layouts; the no-op self-assignment makes each
+    // loop follow its accumulator's layout (docs/gemm.md).
     parallel({bm, rows_pad}, [&](Var m, Var c) {
       Expr row = mb * bm + m;
+      acc[m][c] = acc[m][c] * 1.0f;
       if_(row < T && c < rows, [&] { partial_mix[s][row][c] = acc[m][c]; });
     });
     parallel({bm, bm}, [&](Var m, Var j) {
       Expr row = mb * bm + m;
+      sq[m][j] = sq[m][j] * 1.0f;
       if_(row < T && m == j, [&] { partial_sqrsum[s][row] = sq[m][j]; });
     });
     pdl_trigger();
