@@ -20,8 +20,9 @@ std::string cuda_source(const ir::Kernel& kernel) {
   return Runtime::emit(kernel);
 }
 
-std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, int device,
+std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, const LaunchEnv& env,
                                                  const std::function<ir::Kernel()>& build) {
+  const int device = env.cpu ? -1 : env.device; // -1: the CPU backend
   static std::mutex mutex;
   static std::map<std::pair<int, std::string>, std::shared_ptr<const CompiledKernel>> cache;
   {
@@ -33,7 +34,8 @@ std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, int dev
   // Compile outside the lock: the runtime's cache makes a concurrent duplicate cheap.
   auto ck = std::make_shared<CompiledKernel>();
   JitOptions options;
-  options.device = device;
+  options.target = env.cpu ? Target::cpu : Target::cuda;
+  options.device = env.cpu ? 0 : device;
   ck->kernel = Runtime::compile(build(), options);
   std::lock_guard<std::mutex> lock(mutex);
   return cache.emplace(std::make_pair(device, key), std::move(ck)).first->second;
@@ -49,8 +51,9 @@ void launch(const CompiledKernel& k, const LaunchEnv& env, std::initializer_list
   for (const TensorView& t : args) {
     a[i++] = KernelArg::from(t);
   }
-  k.kernel.launch_args(KernelLaunchOptions{env.stream, env.pdl && pdl_supported(env.device)},
-                       std::span<const KernelArg>(a.data(), i));
+  k.kernel.launch_args(
+      KernelLaunchOptions{env.stream, !env.cpu && env.pdl && pdl_supported(env.device)},
+      std::span<const KernelArg>(a.data(), i));
 }
 
 bool pdl_supported(int device) {

@@ -4,8 +4,8 @@
  * compile cache; the first call of a configuration traces, lowers, emits and compiles, later
  * calls only launch (no device allocation, no synchronisation).
  *
- * Compilation and launching go through the codegen facade (tessera::Runtime, CompiledKernel).
- * A CPU target (codegen/llvm/cpu_kernel.h) would be one more branch in get_kernel()/launch().
+ * Compilation and launching go through the codegen facade (tessera::Runtime, CompiledKernel),
+ * for the cuda target (device memory) or the cpu target (host memory, LLVM backend).
  */
 #pragma once
 
@@ -29,10 +29,13 @@ struct LaunchEnv {
   int device = 0;
   /** Launch with programmatic dependent launch (the kernel waits for its predecessor itself). */
   bool pdl = true;
+  /** Host memory: run on the CPU backend (synchronously) instead of the GPU. */
+  bool cpu = false;
 };
 
-/** The compiled kernel for `key` on `device`, built with `build` and compiled on first use. */
-std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, int device,
+/** The compiled kernel for `key` on `env` (device, or the CPU), built with `build` and compiled
+ * on first use. */
+std::shared_ptr<const CompiledKernel> get_kernel(const std::string& key, const LaunchEnv& env,
                                                  const std::function<ir::Kernel()>& build);
 
 /** Launches `kernel` with tensor arguments in parameter order; the dynamic dims are bound from

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <thread>
 
 namespace tessera::mhc {
 
@@ -45,7 +46,7 @@ void run_stage_a(const Config& c, const TensorView& x, const TensorView& fn, std
   if (use_stage_a_mma(T, rows)) {
     const kernels::StageAMmaParams p{
         .k = k, .rows = rows, .splits = splits, .precision = c.gemm_precision};
-    auto kernel = internal::get_kernel("stage_a_mma " + kernels::describe(p), env.device,
+    auto kernel = internal::get_kernel("stage_a_mma " + kernels::describe(p), env,
                                        [&] { return kernels::stage_a_mma(p); });
     internal::launch(*kernel, env, {x, fn, out.mix, out.sqrsum});
     return;
@@ -56,7 +57,7 @@ void run_stage_a(const Config& c, const TensorView& x, const TensorView& fn, std
                                 .precision = c.gemm_precision,
                                 .threads = kStageAThreads,
                                 .tile_k = kStageATile};
-  auto kernel = internal::get_kernel("stage_a " + kernels::describe(p), env.device,
+  auto kernel = internal::get_kernel("stage_a " + kernels::describe(p), env,
                                      [&] { return kernels::stage_a(p); });
   internal::launch(*kernel, env, {x, fn, out.mix, out.sqrsum});
 }
@@ -69,7 +70,7 @@ void run_big_fuse(const Config& c, kernels::BigFuseVariant v, const Partials& in
   const std::int64_t T = in.mix.size(1);
   const int n = c.hc_mult;
   const kernels::BigFuseParams p = kernels::big_fuse_params(c, static_cast<int>(in.mix.size(0)), v);
-  auto kernel = internal::get_kernel("big_fuse " + kernels::describe(p), env.device,
+  auto kernel = internal::get_kernel("big_fuse " + kernels::describe(p), env,
                                      [&] { return kernels::big_fuse(p); });
   const TensorView post = reshape(post_mix, {T, n});
   const TensorView comb = reshape(comb_mix, {T, n, n});
@@ -96,10 +97,21 @@ void run_post(const Config& c, std::int64_t T, const TensorView& y, const Tensor
               const LaunchEnv& env) {
   const int n = c.hc_mult;
   const kernels::PostParams p{.hidden = c.hidden, .n = n, .tile_h = post_tile_h(T)};
-  auto kernel = internal::get_kernel("post " + kernels::describe(p), env.device,
-                                     [&] { return kernels::post(p); });
+  auto kernel =
+      internal::get_kernel("post " + kernels::describe(p), env, [&] { return kernels::post(p); });
   internal::launch(*kernel, env,
                    {reshape(comb_mix, {T, n, n}), residual, reshape(post_mix, {T, n}), y, out});
+}
+
+/** Host tensors run on the CPU backend; device tensors on their GPU. */
+LaunchEnv env_for(const TensorView& first, CUstream stream) {
+  const bool cpu = first.memory() == MemoryKind::host;
+  return LaunchEnv{stream, first.device(), true, cpu};
+}
+
+/** The device argument of the *_num_splits queries for `first`'s memory (-1: host). */
+int device_of(const TensorView& first) {
+  return first.memory() == MemoryKind::host ? -1 : first.device();
 }
 
 kernels::BigFuseVariant pre_variant(const Config& c) {
@@ -117,16 +129,27 @@ int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_
   return s;
 }
 
+namespace {
+/** SMs of `device`; for the CPU backend (device < 0) the host's hardware threads. */
+int sm_count_of(const Config& config, int device) {
+  if (config.split.kind == SplitPolicy::Kind::fixed) {
+    return 1;
+  }
+  if (device < 0) {
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  return device_info(device).sm_count;
+}
+} // namespace
+
 int pre_num_splits(const Config& config, std::int64_t tokens, int device) {
   config.validate();
-  const int sms = config.split.kind == SplitPolicy::Kind::fixed ? 1 : device_info(device).sm_count;
-  return num_splits_for(config, tokens, config.k(), sms);
+  return num_splits_for(config, tokens, config.k(), sm_count_of(config, device));
 }
 
 int pre_broadcast_num_splits(const Config& config, std::int64_t tokens, int device) {
   config.validate();
-  const int sms = config.split.kind == SplitPolicy::Kind::fixed ? 1 : device_info(device).sm_count;
-  return num_splits_for(config, tokens, config.hidden, sms);
+  return num_splits_for(config, tokens, config.hidden, sm_count_of(config, device));
 }
 
 int fused_post_pre_num_splits(const Config& config, std::int64_t tokens, int device) {
@@ -158,13 +181,12 @@ std::int64_t head_workspace_bytes(const Config& config, std::int64_t tokens, int
 
 void mhc_pre(const Config& config, const PreArgs& args, CUstream stream) {
   const std::int64_t t0 = first_dim(args.residual);
-  const int device = args.residual.device();
-  const int S = t0 == 0 ? 1 : pre_num_splits(config, t0, device);
-  const std::int64_t T = validate_pre(config, args, S);
+  const int S = t0 == 0 ? 1 : pre_num_splits(config, t0, device_of(args.residual));
+  const std::int64_t T = validate_pre(config, args, S, args.residual.memory());
   if (T == 0) {
     return;
   }
-  const LaunchEnv env{stream, device, true};
+  const LaunchEnv env = env_for(args.residual, stream);
   const Partials part = carve(config, args.workspace, T, S, config.mix_count());
   run_stage_a(config, reshape(args.residual, {T, config.k()}), args.fn, config.k(),
               config.mix_count(), part, env);
@@ -174,13 +196,12 @@ void mhc_pre(const Config& config, const PreArgs& args, CUstream stream) {
 
 void mhc_pre_broadcast(const Config& config, const PreBroadcastArgs& args, CUstream stream) {
   const std::int64_t t0 = first_dim(args.embedding);
-  const int device = args.embedding.device();
-  const int S = t0 == 0 ? 1 : pre_broadcast_num_splits(config, t0, device);
-  const std::int64_t T = validate_pre_broadcast(config, args, S);
+  const int S = t0 == 0 ? 1 : pre_broadcast_num_splits(config, t0, device_of(args.embedding));
+  const std::int64_t T = validate_pre_broadcast(config, args, S, args.embedding.memory());
   if (T == 0) {
     return;
   }
-  const LaunchEnv env{stream, device, true};
+  const LaunchEnv env = env_for(args.embedding, stream);
   const Partials part = carve(config, args.workspace, T, S, config.mix_count());
   run_stage_a(config, args.embedding, args.fn_bcast, config.hidden, config.mix_count(), part, env);
   run_big_fuse(config, kernels::BigFuseVariant::broadcast, part, args.scale, args.base,
@@ -189,29 +210,28 @@ void mhc_pre_broadcast(const Config& config, const PreBroadcastArgs& args, CUstr
 }
 
 void mhc_post(const Config& config, const PostArgs& args, CUstream stream) {
-  const std::int64_t T = validate_post(config, args);
+  const std::int64_t T = validate_post(config, args, args.y.memory());
   if (T == 0) {
     return;
   }
-  const LaunchEnv env{stream, args.y.device(), true};
+  const LaunchEnv env = env_for(args.y, stream);
   run_post(config, T, args.y, args.residual, args.post_mix, args.comb_mix, args.out, env);
 }
 
 void mhc_fused_post_pre(const Config& config, const FusedPostPreArgs& args, CUstream stream) {
   const std::int64_t t0 = first_dim(args.y);
-  const int device = args.y.device();
-  const int S = t0 == 0 ? 1 : fused_post_pre_num_splits(config, t0, device);
-  const std::int64_t T = validate_fused_post_pre(config, args, S);
+  const int S = t0 == 0 ? 1 : fused_post_pre_num_splits(config, t0, device_of(args.y));
+  const std::int64_t T = validate_fused_post_pre(config, args, S, args.y.memory());
   if (T == 0) {
     return;
   }
   const int n = config.hc_mult;
   const int M = config.mix_count();
-  const LaunchEnv env{stream, device, true};
+  const LaunchEnv env = env_for(args.y, stream);
   const Partials part = carve(config, args.workspace, T, S, M);
   if (T <= kFusedSmallT) {
     const kernels::FusedPostParams p{.hidden = config.hidden, .n = n, .splits = S};
-    auto kernel = internal::get_kernel("fused_post " + kernels::describe(p), device,
+    auto kernel = internal::get_kernel("fused_post " + kernels::describe(p), env,
                                        [&] { return kernels::fused_post(p); });
     internal::launch(*kernel, env,
                      {args.y, args.residual, reshape(args.post_mix, {T, n}),
@@ -230,12 +250,11 @@ void mhc_fused_post_pre(const Config& config, const FusedPostPreArgs& args, CUst
 
 void hc_head(const Config& config, const HeadArgs& args, const TensorView& workspace,
              CUstream stream) {
-  const std::int64_t T = validate_head(config, args);
+  const std::int64_t T = validate_head(config, args, args.residual.memory());
   if (T == 0) {
     return;
   }
-  const int device = args.residual.device();
-  const int S = head_num_splits(config, T, device);
+  const int S = head_num_splits(config, T, device_of(args.residual));
   const std::int64_t need = workspace_bytes(config, T, S);
   if (workspace.nbytes() < need || workspace.data() == nullptr ||
       reinterpret_cast<std::uintptr_t>(workspace.data()) % 16 != 0 ||
@@ -245,7 +264,7 @@ void hc_head(const Config& config, const HeadArgs& args, const TensorView& works
                                 need, workspace.describe()));
   }
   const int n = config.hc_mult;
-  const LaunchEnv env{stream, device, true};
+  const LaunchEnv env = env_for(args.residual, stream);
   const Partials part = carve(config, workspace, T, S, n);
   // hc_head's projection is full fp32 (spec §3.8), whatever config.gemm_precision says.
   Config fp32 = config;
@@ -256,44 +275,44 @@ void hc_head(const Config& config, const HeadArgs& args, const TensorView& works
                                       .splits = S,
                                       .rms_eps = config.rms_eps,
                                       .hc_eps = config.hc_pre_eps};
-  auto kernel = internal::get_kernel("head_collapse " + kernels::describe(p), device,
+  auto kernel = internal::get_kernel("head_collapse " + kernels::describe(p), env,
                                      [&] { return kernels::head_collapse(p); });
   internal::launch(*kernel, env,
                    {part.mix, part.sqrsum, args.scale, args.base, args.residual, args.out});
 }
 
 void sinkhorn(const Config& config, const SinkhornArgs& args, CUstream stream) {
-  const std::int64_t T = validate_sinkhorn(config, args);
+  const std::int64_t T = validate_sinkhorn(config, args, args.logits.memory());
   if (T == 0) {
     return;
   }
   const int n = config.hc_mult;
-  const LaunchEnv env{stream, args.logits.device(), true};
+  const LaunchEnv env = env_for(args.logits, stream);
   const kernels::SinkhornParams p{
       .n = n, .iters = config.sinkhorn_iters, .eps = config.hc_sinkhorn_eps};
-  auto kernel = internal::get_kernel("sinkhorn " + kernels::describe(p), env.device,
+  auto kernel = internal::get_kernel("sinkhorn " + kernels::describe(p), env,
                                      [&] { return kernels::sinkhorn(p); });
   internal::launch(*kernel, env, {reshape(args.logits, {T, n, n}), reshape(args.comb, {T, n, n})});
 }
 
 void stage_a(const Config& config, const StageAArgs& args, std::int64_t k, CUstream stream) {
   const int S = args.partial_mix.rank() >= 1 ? static_cast<int>(args.partial_mix.size(0)) : 1;
-  const std::int64_t T = validate_stage_a(config, args, k, S);
+  const std::int64_t T = validate_stage_a(config, args, k, S, args.x.memory());
   if (T == 0) {
     return;
   }
-  const LaunchEnv env{stream, args.x.device(), true};
+  const LaunchEnv env = env_for(args.x, stream);
   run_stage_a(config, args.x, args.fn, k, config.mix_count(),
               {args.partial_mix, args.partial_sqrsum}, env);
 }
 
 void big_fuse(const Config& config, const BigFuseArgs& args, CUstream stream) {
   const int S = args.partial_mix.rank() >= 1 ? static_cast<int>(args.partial_mix.size(0)) : 1;
-  const std::int64_t T = validate_big_fuse(config, args, S);
+  const std::int64_t T = validate_big_fuse(config, args, S, args.residual.memory());
   if (T == 0) {
     return;
   }
-  const LaunchEnv env{stream, args.residual.device(), true};
+  const LaunchEnv env = env_for(args.residual, stream);
   run_big_fuse(config, pre_variant(config), {args.partial_mix, args.partial_sqrsum}, args.scale,
                args.base, args.residual, args.norm_weight, std::nullopt, args.post_mix,
                args.comb_mix, args.layer_input, env);

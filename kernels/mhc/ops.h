@@ -12,6 +12,10 @@
  * graphs. Kernels are compiled on the first call of a configuration (trace → CUDA → NVRTC,
  * cached in memory and on disk); later calls only launch. Dependent kernels of one op are
  * launched with programmatic dependent launch on sm_90+. T = 0 launches nothing.
+ *
+ * Host TensorViews (MemoryKind::host, all of them) run the same DSL kernels on the CPU backend
+ * (builds with TESSERA_ENABLE_LLVM), synchronously; the stream is then ignored. The
+ * *_num_splits / *_workspace_bytes queries take device = -1 for the CPU backend.
  */
 #pragma once
 
