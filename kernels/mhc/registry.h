@@ -29,8 +29,8 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& config, st
                                  int splits);
 
 /** Whether stage A runs on tensor cores (stage_a_mma, 64-token tiles) for `tokens` tokens and
- * `rows` projection rows: T > 16 and rows a multiple of 8 — currently disabled (see the
- * definition), so the per-token FMA kernel runs for every T. */
+ * `rows` projection rows: T > 16 and rows a multiple of 8 (so hc_head's 4-row projection
+ * always uses the per-token FMA kernel). */
 bool use_stage_a_mma(std::int64_t tokens, int rows);
 
 /** H tile of mhc_post for `tokens` tokens (256 for T ≤ 16, else 512). */
