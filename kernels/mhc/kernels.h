@@ -46,7 +46,7 @@ ir::Kernel stage_a(const StageAParams& p);
 /** Stage A on tensor cores for larger T: grid (ceil(T / block_m), S), 128 threads; per 64-wide
  * K tile (whole 64-blocks of the split: no masking) the x tile (bf16 → f32) and the fn tile go
  * to shared memory and one `gemm` (TF32 mma, or FFMA in the same layout for fp32) accumulates
- * into a block_m × ceil8(rows) fragment; Σx² comes from the same shared x tile. */
+ * into a block_m × ceil8(rows) fragment; Σx² is the diagonal of a second gemm x·xᵀ. */
 struct StageAMmaParams {
   std::int64_t k = 0;
   int rows = 24;
