@@ -15,6 +15,38 @@ using namespace ir;
 
 namespace {
 
+/** True if `idx` is exactly the loop variables of `op`, in order, over the buffer's own shape:
+ *  the access pattern that lets a loop follow a mapped layout register by register. */
+bool indexes_by_loop(const Parallel* op, const Buffer& b, const std::vector<Expr>& idx) {
+  if (idx.size() != op->vars.size() || b->shape.size() != idx.size()) {
+    return false;
+  }
+  for (std::size_t d = 0; d < idx.size(); ++d) {
+    if (!same_var(idx[d], op->vars[d]) || const_extent(b, static_cast<int>(d)) != op->extents[d]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The mapped layout a parallel loop follows: that of the first fragment with a mapped layout
+ *  it accesses by exactly its loop variables (nullptr: none). */
+const Layout* loop_mapped_layout(const Parallel* op,
+                                 const std::map<const BufferNode*, Layout>& layouts) {
+  const Layout* found = nullptr;
+  for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool) {
+    if (found != nullptr || b->scope != Scope::fragment) {
+      return;
+    }
+    auto it = layouts.find(b.get());
+    if (it != layouts.end() && it->second.kind == LayoutKind::mapped &&
+        indexes_by_loop(op, b, idx)) {
+      found = &it->second;
+    }
+  });
+  return found;
+}
+
 /** The threads a statement runs on: the block, or the innermost enclosing thread range. */
 struct Participants {
   int threads;
@@ -209,13 +241,26 @@ private:
   /** Fragments `op` reads against their partition, in first-use order. */
   std::vector<Buffer> parallel_conflicts(const Parallel* op) {
     const Expr& inner = op->vars.back();
-    bool is_distributed = false;
-    for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool) {
-      if (distributed(b) && same_var(idx.back(), inner) &&
-          layouts_.at(b.get()).last_extent() == op->extents.back()) {
-        is_distributed = true;
+    // A loop over a mapped fragment (the mma accumulator) runs on its registers; only fragments
+    // with the same mapped layout, indexed by the loop variables, follow it.
+    const Layout* mapped = loop_mapped_layout(op, layouts_);
+    bool is_distributed = mapped != nullptr;
+    if (mapped == nullptr) {
+      for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool) {
+        if (distributed(b) && same_var(idx.back(), inner) &&
+            layouts_.at(b.get()).last_extent() == op->extents.back()) {
+          is_distributed = true;
+        }
+      });
+    }
+    auto follows_loop = [&](const Buffer& b, const std::vector<Expr>& idx) {
+      const Layout& l = layouts_.at(b.get());
+      if (mapped != nullptr) {
+        return l.same_partition(*mapped) && indexes_by_loop(op, b, idx);
       }
-    });
+      return is_distributed && l.kind == LayoutKind::distributed && same_var(idx.back(), inner) &&
+             l.last_extent() == op->extents.back();
+    };
     std::vector<Buffer> out;
     for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool store) {
       if (b->scope == Scope::fragment && !distributed(b) && store && is_distributed) {
@@ -229,13 +274,19 @@ private:
       if (!distributed(b)) {
         return;
       }
-      const bool follows = is_distributed && same_var(idx.back(), inner) &&
-                           layouts_.at(b.get()).last_extent() == op->extents.back();
-      if (follows) {
+      if (follows_loop(b, idx)) {
         return;
       }
       if (store) {
         refuse_replication(b);
+        if (mapped != nullptr || layouts_.at(b.get()).kind == LayoutKind::mapped) {
+          throw UserError(fmt::format(
+              "fragment '{}' ({}) is written by the parallel loop at {}, which runs on the "
+              "registers of a tensor-core (mapped) fragment, but '{}' does not share that layout "
+              "or is not indexed by exactly the loop variables; give it the accumulator's shape "
+              "and index it by the loop variables in order, or write it in a separate loop",
+              b->name, where(kernel_, b), op->loc.str(), b->name));
+        }
         throw UserError(fmt::format(
             "fragment '{}' ({}) is distributed over threads by its last axis, but the parallel "
             "loop at {} writes it with last index {}; write it with the innermost loop "
@@ -390,6 +441,18 @@ void plan_parallels(const Stmt& s, Participants p, LoweredKernel& lk) {
     plan.threads = p.threads;
     plan.begin = p.begin;
     bool writes_private = false;
+    if (const Layout* m = loop_mapped_layout(op, lk.layouts)) {
+      if (m->threads != p.threads || m->begin != p.begin) {
+        throw UserError(fmt::format(
+            "the parallel loop at {} (kernel '{}') runs on {} threads from {} over a tensor-core "
+            "fragment laid out for {} threads from {}; run it in the thread_range of the gemm",
+            op->loc.str(), lk.kernel.name, p.threads, p.begin, m->threads, m->begin));
+      }
+      plan.kind = ParallelPlan::Kind::mapped;
+      plan.layout = *m;
+      lk.parallels[op] = plan;
+      return;
+    }
     for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool store) {
       if (b->scope == Scope::fragment) {
         const Layout& l = lk.layouts.at(b.get());
@@ -435,9 +498,28 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
   std::map<const BufferNode*, int> class_bytes;
   std::map<const BufferNode*, const BufferNode*> class_first;
   std::set<const BufferNode*> defaulted;
+  // A class that holds a fragment with an imposed mapped layout (the mma accumulator): members of
+  // the same shape on the same threads take that layout, so an epilogue tile written next to
+  // the accumulator in one parallel loop lives in the same registers' positions.
+  std::map<const BufferNode*, const FragmentInfo*> class_mapped;
   for (const BufferNode* b : c.order) {
     const FragmentInfo& info = c.frags.at(b);
-    if (info.candidate && !info.fixed) {
+    if (info.candidate && info.fixed && info.fixed->kind == LayoutKind::mapped) {
+      class_mapped.try_emplace(c.find(b), &info);
+    }
+  }
+  auto mapped_for = [&](const BufferNode* b) -> const Layout* {
+    const FragmentInfo& info = c.frags.at(b);
+    auto it = class_mapped.find(c.find(b));
+    if (it == class_mapped.end() || !(it->second->where == info.where) ||
+        const_shape(info.buffer) != it->second->fixed->shape) {
+      return nullptr;
+    }
+    return &*it->second->fixed;
+  };
+  for (const BufferNode* b : c.order) {
+    const FragmentInfo& info = c.frags.at(b);
+    if (info.candidate && !info.fixed && mapped_for(b) == nullptr) {
       const BufferNode* root = c.find(b);
       class_bytes[root] = std::max(class_bytes[root], info.global_bytes);
       class_first.try_emplace(root, b);
@@ -451,6 +533,10 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
       continue;
     }
     if (info.candidate) {
+      if (const Layout* m = mapped_for(b)) {
+        lk.layouts[b] = *m;
+        continue;
+      }
       const BufferNode* root = c.find(b);
       const FragmentInfo& first = c.frags.at(class_first.at(root));
       if (!(first.where == info.where)) {

@@ -163,6 +163,12 @@ std::string Layout::str() const {
 }
 
 bool Layout::same_partition(const Layout& o) const {
+  if (kind == LayoutKind::mapped || o.kind == LayoutKind::mapped) {
+    // Two mapped layouts agree when their maps describe the same closed form (the name carries
+    // every parameter, e.g. the mma tile and warp arrangement) over the same threads.
+    return kind == o.kind && map && o.map && threads == o.threads && begin == o.begin &&
+           shape == o.shape && (map == o.map || map->name() == o.map->name());
+  }
   return kind == LayoutKind::distributed && o.kind == LayoutKind::distributed &&
          threads == o.threads && begin == o.begin && vec == o.vec && chunks == o.chunks &&
          last_extent() == o.last_extent();

@@ -81,6 +81,8 @@ struct Layout {
   std::optional<std::vector<std::int64_t>> element(int thread, std::int64_t reg) const;
   /** "distributed(P=128, V=8, C=1) regs=32" — what the IR dump shows. */
   std::string str() const;
+  /** Same element → (thread, register) assignment: equal distributed parameters, or equal
+   *  mapped layouts (same map over the same threads). Never true for replicated layouts. */
   bool same_partition(const Layout& other) const;
 };
 

@@ -115,6 +115,7 @@ void register_kernels(KernelRegistry& r) {
          [](const KernelParams& p) {
            return gated_residual(p.integer("hidden"), p.integer("threads"));
          }});
+  register_gemm_kernels(r);
 }
 
 } // namespace tessera::examples

@@ -21,6 +21,9 @@ ir::Kernel softmax(int cols = 1024, int threads = 128);
 /** The docs/dsl.md tutorial: out[t] = bf16(x[t] + scale * sigmoid(gate[t]) * y[t]). */
 ir::Kernel gated_residual(int hidden = 2048, int threads = 128);
 
+/** Registers the tensor-core examples ("gemm", "prenorm_gemm"); called by register_kernels. */
+void register_gemm_kernels(KernelRegistry& registry);
+
 /** Registers every example kernel in `registry`. */
 void register_kernels(KernelRegistry& registry);
 

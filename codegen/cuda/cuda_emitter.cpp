@@ -267,7 +267,9 @@ void CudaEmitter::parallel(const Parallel* op) {
   line(fmt::format("// parallel ({}) in [{}], {}{}", vars, fmt::join(op->extents, ", "),
                    plan.kind == ParallelPlan::Kind::distributed ? "distributed over threads"
                    : plan.kind == ParallelPlan::Kind::split     ? "iterations split over threads"
-                                                                : "run by every thread",
+                   : plan.kind == ParallelPlan::Kind::mapped
+                       ? "on the registers of " + plan.layout.str()
+                       : std::string("run by every thread"),
                    op->loc.line > 0 ? "  (" + op->loc.str() + ")" : ""));
   const std::size_t n = op->vars.size();
   auto leading_loops = [&](std::size_t count) {
@@ -337,11 +339,60 @@ void CudaEmitter::parallel(const Parallel* op) {
       close();
     }
     return;
-  case ParallelPlan::Kind::mapped:
-    throw UserError(fmt::format("kernel '{}': parallel loop at {} over a tensor-core fragment is "
-                                "not supported yet",
-                                lk.kernel.name, op->loc.str()));
+  case ParallelPlan::Kind::mapped: {
+    // One copy of the body per register, each with constant register indices and the element's
+    // coordinates as expressions of the thread index (FragmentMap::index_exprs).
+    const Layout& l = plan.layout;
+    const int owners = mapped_owners(l);
+    if (owners < l.threads) {
+      open(fmt::format("if ({} < {})", tid, owners));
+    }
+    MappedBinding mb{{}, l, 0};
+    for (const Expr& v : op->vars) {
+      mb.vars.push_back(expr(v));
+    }
+    for (std::int64_t r = 0; r < l.registers(); ++r) {
+      const std::vector<std::string> idx = l.map->index_exprs(tid, r);
+      line(fmt::format("{{  // register {}", r));
+      ++indent;
+      for (std::size_t d = 0; d < n; ++d) {
+        line(fmt::format("[[maybe_unused]] const int {} = {};", mb.vars[d], idx.at(d)));
+      }
+      mb.reg = r;
+      mapped_bindings.push_back(mb);
+      stmt(op->body);
+      mapped_bindings.pop_back();
+      close();
+    }
+    if (owners < l.threads) {
+      close();
+    }
+    return;
   }
+  }
+}
+
+int CudaEmitter::mapped_owners(const Layout& l) const {
+  int owners = 0;
+  for (int t = 0; t < l.threads; ++t) {
+    if (l.map->element(t, 0)) {
+      if (owners != t) {
+        throw InternalError(fmt::format("mapped layout {}: the threads holding elements are not a "
+                                        "prefix of the participants",
+                                        l.str()));
+      }
+      owners = t + 1;
+    }
+  }
+  for (int t = 0; t < owners; ++t) {
+    for (std::int64_t r = 0; r < l.registers(); ++r) {
+      if (!l.map->element(t, r)) {
+        throw InternalError(
+            fmt::format("mapped layout {}: register {} of thread {} holds nothing", l.str(), r, t));
+      }
+    }
+  }
+  return owners;
 }
 
 void CudaEmitter::fill(const Fill* op) {

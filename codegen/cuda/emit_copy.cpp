@@ -48,10 +48,10 @@ public:
     const Buffer& s = src_.buffer;
     const Buffer& d = dst_.buffer;
     if (s->scope == Scope::fragment && em_.lk.layout(s).kind == LayoutKind::mapped) {
-      return unsupported("copy from a tensor-core fragment");
+      return mapped(src_, dst_, true);
     }
     if (d->scope == Scope::fragment && em_.lk.layout(d).kind == LayoutKind::mapped) {
-      return unsupported("copy into a tensor-core fragment");
+      return mapped(dst_, src_, false);
     }
     if (is_distributed(em_.lk, d)) {
       return distributed(dst_, src_, false);
@@ -151,6 +151,68 @@ private:
       e.push_back(n);
     }
     return e;
+  }
+
+  /** Each thread moves the elements it holds in the mapped fragment `frag` (the mma
+   *  accumulator), one register at a time: coordinates from the map, global accesses
+   *  bounds-checked (stores skipped, loads zero-filled past the tensor's end). */
+  void mapped(const Region& frag, const Region& other, bool frag_is_src) {
+    const Layout& l = em_.lk.layout(frag.buffer);
+    if (!is_whole(frag)) {
+      unsupported(fmt::format("a copy of part of tensor-core fragment '{}'", frag.buffer->name));
+    }
+    const Buffer& ob = other.buffer;
+    const bool other_reg =
+        ob->scope == Scope::fragment && em_.lk.layout(ob).kind != LayoutKind::replicated;
+    if (other_reg && !l.same_partition(em_.lk.layout(ob))) {
+      // The layout pass stages such copies through shared memory; reaching here is a bug.
+      throw InternalError(fmt::format("copy between '{}' ({}) and '{}' ({}) at {}",
+                                      frag.buffer->name, l.str(), ob->name, em_.lk.layout(ob).str(),
+                                      op_->loc.str()));
+    }
+    const std::string fname = em_.name(frag.buffer);
+    const DType ft = frag.buffer->dtype, ot = ob->dtype;
+    const int owners = em_.mapped_owners(l);
+    if (owners < l.threads) {
+      em_.open(fmt::format("if ({} < {})", em_.tid, owners));
+    }
+    for (std::int64_t r = 0; r < l.registers(); ++r) {
+      const std::string reg = fmt::format("{}[{}]", fname, r);
+      if (other_reg) {
+        const std::string oreg = fmt::format("{}[{}]", em_.name(ob), r);
+        em_.line(frag_is_src ? fmt::format("{} = {};", oreg, convert(reg, ft, ot))
+                             : fmt::format("{} = {};", reg, convert(oreg, ot, ft)));
+        continue;
+      }
+      em_.open("");
+      std::vector<std::string> e;
+      const std::vector<std::string> ix = l.map->index_exprs(em_.tid, r);
+      for (std::size_t d = 0; d < ix.size(); ++d) {
+        e.push_back(fmt::format("e{}_", d));
+        em_.line(fmt::format("const int {} = {};", e.back(), ix[d]));
+      }
+      const std::vector<std::string> oidx = indices(other, e);
+      const std::string cond = bounds(other, oidx);
+      const std::string oacc = em_.element(ob, oidx);
+      if (frag_is_src) {
+        if (!cond.empty()) {
+          em_.open(fmt::format("if ({})", cond));
+        }
+        em_.line(fmt::format("{} = {};", oacc, convert(reg, ft, ot)));
+        if (!cond.empty()) {
+          em_.close();
+        }
+      } else if (cond.empty()) {
+        em_.line(fmt::format("{} = {};", reg, convert(oacc, ot, ft)));
+      } else {
+        em_.line(fmt::format("{} = {} ? {} : {};", reg, cond, convert(oacc, ot, ft),
+                             em_.literal(ft, 0)));
+      }
+      em_.close();
+    }
+    if (owners < l.threads) {
+      em_.close();
+    }
   }
 
   /** Each thread moves the elements it owns in the distributed fragment `frag`. */

@@ -217,6 +217,19 @@ std::string CudaEmitter::load(const Buffer& b, const std::vector<Expr>& idx) {
       }
       return element(b, s);
     }
+    if (l.kind == LayoutKind::mapped) {
+      for (auto it = mapped_bindings.rbegin(); it != mapped_bindings.rend(); ++it) {
+        bool match = it->layout.same_partition(l) && idx.size() == it->vars.size();
+        for (std::size_t d = 0; match && d < idx.size(); ++d) {
+          const Var* v = idx[d].as<Var>();
+          match = v != nullptr && v->name == it->vars[d];
+        }
+        if (match) {
+          return fmt::format("{}[{}]", name(b), it->reg);
+        }
+      }
+      throw InternalError(fmt::format("fragment '{}' read outside its mapped layout", b->name));
+    }
     std::string r = bound_register(b, idx);
     if (r.empty()) {
       throw InternalError(fmt::format("fragment '{}' read outside its partition", b->name));

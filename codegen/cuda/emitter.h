@@ -22,6 +22,13 @@ struct RegisterBinding {
   Layout layout;
 };
 
+/** Inside a parallel loop over a mapped layout: the loop variables stand for register `reg`. */
+struct MappedBinding {
+  std::vector<std::string> vars; ///< the DSL loop variables' names, outermost first
+  Layout layout;
+  std::int64_t reg = 0;
+};
+
 class CudaEmitter {
 public:
   explicit CudaEmitter(const LoweredKernel& lk);
@@ -56,6 +63,9 @@ public:
   void reduce(const ir::Reduce* op);     // emit_reduce.cpp
   void parallel(const ir::Parallel* op); // cuda_emitter.cpp
   void fill(const ir::Fill* op);         // cuda_emitter.cpp
+  /** Threads [0, n) of the participants hold elements of mapped layout `l`; the rest (idle warps)
+   *  hold none. InternalError for a map whose owners are not such a prefix or that leaves holes. */
+  int mapped_owners(const Layout& l) const;
 
   const LoweredKernel& lk;
   std::ostringstream out;
@@ -65,6 +75,7 @@ public:
   std::string tid = "thread_idx";
   int barrier_id = 0; ///< named barrier of the current thread range (0: __syncthreads)
   std::vector<RegisterBinding> bindings;
+  std::vector<MappedBinding> mapped_bindings;
   std::map<const ir::BufferNode*, std::string> names;
   std::map<std::string, int> used_names;
   int tmp = 0; ///< counter for generated temporaries

@@ -158,29 +158,83 @@ extern "C" __global__ void raw_helpers(const float* g, float* out) {
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/lower.h"
 #include "examples/gemm_kernel.h"
+#include "examples/prenorm_gemm_kernel.h"
 
-// [!mayfail] until the emitter runs `parallel` loops over a mapped (mma accumulator) layout:
-// today it stops with "fragment 'acc' read outside its partition" (codegen engineer notified).
-TEST_CASE("DSL gemm kernels lower, emit and compile for sm_80 and sm_90a",
-          "[gemm][nvrtc][!mayfail]") {
+namespace {
+
+/** Lowers, emits and compiles `kernel` for sm_80 and sm_90a; no local memory, no spills. */
+std::string compile_both(const tessera::ir::Kernel& kernel) {
+  auto lk = tessera::codegen::lower(kernel);
+  const std::string src = tessera::codegen::emit_cuda(lk);
+  for (const std::string arch : {"sm_80", "sm_90a"}) {
+    INFO(arch);
+    tessera::CompileOptions o;
+    o.arch = arch;
+    o.headers = tessera::codegen::prelude_headers();
+    auto program = tessera::compile_cuda(src, o);
+    const auto& res = program->resources();
+    CHECK(res.local_bytes == 0);
+    CHECK(res.spill_store_bytes == 0);
+  }
+  return src;
+}
+
+} // namespace
+
+TEST_CASE("DSL gemm kernels lower, emit and compile for sm_80 and sm_90a", "[gemm][nvrtc]") {
   using tessera::examples::GemmConfig;
+  GemmConfig fixed;
+  fixed.n = fixed.k = 4096;
+  GemmConfig fp32{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32};
+  fp32.precision = tessera::ir::GemmPrecision::fp32;
   for (GemmConfig cfg :
        {GemmConfig{}, GemmConfig{128, 128, 32, 128, 1}, GemmConfig{64, 64, 64, 128, 2},
         GemmConfig{128, 128, 32, 256, 3, tessera::DType::f16, tessera::DType::bf16},
-        GemmConfig{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32}}) {
-    CAPTURE(cfg.block_m, cfg.block_n, cfg.block_k, cfg.threads, cfg.stages);
-    auto lk = tessera::codegen::lower(tessera::examples::gemm_kernel(cfg));
-    const std::string src = tessera::codegen::emit_cuda(lk);
+        GemmConfig{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32}, fixed, fp32}) {
+    CAPTURE(cfg.block_m, cfg.block_n, cfg.block_k, cfg.threads, cfg.stages, cfg.n, cfg.k);
+    const std::string src = compile_both(tessera::examples::gemm_kernel(cfg));
     CAPTURE(src);
     CHECK(src.find("tessera::mma::gemm_ss<") != std::string::npos);
-    for (const std::string arch : {"sm_80", "sm_90a"}) {
-      tessera::CompileOptions o;
-      o.arch = arch;
-      o.headers = tessera::codegen::prelude_headers();
-      auto program = tessera::compile_cuda(src, o);
-      const auto& res = program->resources();
-      CHECK(res.local_bytes == 0);
-      CHECK(res.spill_store_bytes == 0);
-    }
+    // The epilogue runs on the accumulator's registers with constant indices.
+    CHECK(src.find("on the registers of mapped(mma.m16n8") != std::string::npos);
+    CHECK(src.find("{  // register 0\n") != std::string::npos);
+    CHECK(src.find("acc[0] = ") != std::string::npos);
+  }
+}
+
+TEST_CASE("the pipelined example issues cp.async groups and waits once per K tile",
+          "[gemm][nvrtc][pipeline]") {
+  tessera::examples::GemmConfig cfg;
+  cfg.n = cfg.k = 4096;
+  const std::string src = compile_both(tessera::examples::gemm_kernel(cfg));
+  CAPTURE(src);
+  CHECK(src.find("tessera::cp_async<16>(") != std::string::npos);
+  CHECK(src.find("tessera::mma::cp_async_commit();") != std::string::npos);
+  CHECK(src.find("tessera::mma::cp_async_wait<1>();") != std::string::npos); // 3 stages
+  // Pipelined copies are not waited for where they are issued.
+  CHECK(src.find("tessera::cp_async_wait_all();") == std::string::npos);
+}
+
+TEST_CASE("the lowered example IR shows the mma accumulator's mapped layout", "[gemm][layout]") {
+  const auto lk = tessera::codegen::lower(tessera::examples::gemm_kernel());
+  const std::string ir = lk.str();
+  CAPTURE(ir);
+  CHECK(ir.find("mapped(mma.m16n8 acc 128x128 warps 2x2 over 128 threads)") != std::string::npos);
+  bool mapped_loop = false;
+  for (const auto& [stmt, plan] : lk.parallels) {
+    mapped_loop |= plan.kind == tessera::codegen::ParallelPlan::Kind::mapped;
+  }
+  CHECK(mapped_loop);
+}
+
+TEST_CASE("the pre-norm pattern (mHC stage A) compiles for sm_80 and sm_90a", "[gemm][nvrtc]") {
+  for (int hidden : {256, 1000, 4096}) {
+    tessera::examples::PrenormGemmConfig cfg;
+    cfg.hidden = hidden;
+    const std::string src = compile_both(tessera::examples::prenorm_gemm_kernel(cfg));
+    CAPTURE(src);
+    CHECK(src.find("tessera::mma::Path::tf32") != std::string::npos);
+    CHECK(src.find("tessera::mma::gemm_ss<tessera::mma::Path::tf32, 32, 32, 64, 2, 2, false, "
+                   "true") != std::string::npos);
   }
 }
