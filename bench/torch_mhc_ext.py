@@ -41,6 +41,8 @@ def _load_peer(path):
         if c and os.path.exists(c):
             spec = importlib.util.spec_from_file_location("torch_mhc_peer", c)
             mod = importlib.util.module_from_spec(spec)
+            # torch.compile re-imports the functions' module by name: it must be registered.
+            sys.modules["torch_mhc_peer"] = mod
             spec.loader.exec_module(mod)
             return mod, c
     return None, None
