@@ -199,6 +199,12 @@ CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& opti
   return ck;
 }
 
+CompiledKernel Runtime::compile(const ir::Kernel& kernel, Target target) {
+  JitOptions o;
+  o.target = target;
+  return compile(kernel, o);
+}
+
 CompiledKernel Runtime::compile_for(const ir::Kernel& kernel, const std::string& arch) {
   JitOptions o;
   o.target = Target::cuda;

@@ -9,7 +9,7 @@
  *   ck.launch(stream, x_view, w_view, y_view);                          // TensorViews, scalars
  *   auto for_ci = tessera::Runtime::compile_for(k, "sm_90a");           // CUDA, no GPU needed
  *   std::cout << for_ci.cuda_source() << for_ci.resources().registers;
- *   auto on_host = tessera::Runtime::compile(k, {.target = tessera::Target::cpu});
+ *   auto on_host = tessera::Runtime::compile(k, tessera::Target::cpu);          // host views
  * \endcode
  *
  * A kernel compiled for the cpu target launches with host TensorViews (MemoryKind::host), runs
@@ -123,6 +123,8 @@ public:
   /** Compiles (cached) `kernel` for options.target. Throws UserError (also when no target is
    *  available, see resolve_target) / CompileError. */
   static CompiledKernel compile(const ir::Kernel& kernel, const JitOptions& options = {});
+  /** compile() with default options for `target` (Target::cpu, Target::automatic ...). */
+  static CompiledKernel compile(const ir::Kernel& kernel, Target target);
   /** compile() for the cuda target and an explicit arch; works without a GPU. */
   static CompiledKernel compile_for(const ir::Kernel& kernel, const std::string& arch);
   /** The CUDA source compile() would build, without NVRTC. */

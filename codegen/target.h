@@ -5,7 +5,7 @@
  *
  * \code
  *   tessera::Target t = tessera::resolve_target(tessera::Target::automatic);
- *   auto k = tessera::Runtime::compile(kernel, {.target = t});
+ *   auto k = tessera::Runtime::compile(kernel, t);
  *   k.launch(nullptr, TensorView(x, DType::f32, {n}, tessera::memory_kind(t)), ...);
  * \endcode
  *

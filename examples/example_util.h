@@ -1,40 +1,120 @@
 /** \file
- * Small helpers the example programs share: GPU detection, random inputs, comparisons, and the
- * no-GPU path (print the CUDA, compile it for sm_90a, report resources).
+ * Small helpers the example programs share: choosing the target (a GPU when present, else the
+ * LLVM CPU backend), buffers in the target's memory, random inputs, comparisons, and the
+ * no-target path (print the CUDA, compile it for sm_90a, report resources).
  */
 #pragma once
 
 #include "codegen/jit_kernel.h"
-#include "runtime/driver.h"
+#include "codegen/target.h"
 #include "runtime/error.h"
 #include "runtime/float16.h"
+#include "runtime/memory.h"
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
 namespace tessera::examples {
 
-/** True when a CUDA driver and at least one device are present. */
-inline bool gpu_available() {
-  try {
-    return device_count() > 0;
-  } catch (const Error&) {
-    return false;
+/** Where the examples run: cuda with a GPU, else cpu when the backend is built, else none. */
+inline std::optional<Target> run_target() {
+  if (cuda_device_present()) {
+    return Target::cuda;
   }
+  if (cpu_backend_built()) {
+    std::printf("no GPU present: running on the LLVM CPU backend\n");
+    return Target::cpu;
+  }
+  return std::nullopt;
 }
 
-/** Without a GPU: show what would run and prove it compiles. Returns the exit status (0). */
-inline int no_gpu(const ir::Kernel& kernel) {
+/** Shows what would run and proves it compiles for sm_90a; `why` says why it does not run.
+ * Returns the exit status (0). */
+inline int compile_only(const ir::Kernel& kernel, const char* why) {
   const CompiledKernel k = Runtime::compile_for(kernel, "sm_90a");
   std::printf("%s\n", k.cuda_source().c_str());
   const KernelResources& r = k.resources();
   std::printf("// compiled for sm_90a: %d registers, %d bytes local memory, %lld bytes shared\n",
               r.registers, r.local_bytes, static_cast<long long>(k.shared_bytes()));
-  std::printf("no GPU present: the kernel was compiled but not run\n");
+  std::printf("%s: the kernel was compiled but not run\n", why);
   return 0;
 }
+
+/** Without any target (no GPU, no CPU backend): compile_only(). */
+inline int no_target(const ir::Kernel& kernel) {
+  return compile_only(kernel, "no GPU present and built without the CPU backend");
+}
+
+/** True when a CUDA driver and at least one device are present. */
+inline bool gpu_available() {
+  return cuda_device_present();
+}
+
+/** Without a GPU: show what would run and prove it compiles. Returns the exit status (0). */
+inline int no_gpu(const ir::Kernel& kernel) {
+  return compile_only(kernel, "no GPU present");
+}
+
+/** Bytes in the memory of a target: device memory for cuda, 64-byte aligned host memory for cpu.
+ */
+class Buffer {
+public:
+  Buffer(Target target, std::size_t bytes) : target_(target), bytes_(bytes) {
+    if (target == Target::cpu) {
+      host_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)));
+      if (!host_) {
+        throw UserError("example buffer: out of host memory");
+      }
+    } else {
+      device_ = DeviceBuffer(bytes);
+    }
+  }
+  template <class T> static Buffer from_host(Target target, const std::vector<T>& values) {
+    Buffer b(target, values.size() * sizeof(T));
+    if (target == Target::cpu) {
+      std::memcpy(b.host_.get(), values.data(), b.bytes_);
+    } else {
+      b.device_.copy_from_host(values.data(), b.bytes_);
+    }
+    return b;
+  }
+  void fill_bytes(std::uint8_t value) {
+    if (target_ == Target::cpu) {
+      std::memset(host_.get(), value, bytes_);
+    } else {
+      device_.fill_bytes(value);
+    }
+  }
+  template <class T> std::vector<T> to_host(std::size_t count) const {
+    std::vector<T> out(count);
+    if (target_ == Target::cpu) {
+      std::memcpy(out.data(), host_.get(), count * sizeof(T));
+    } else {
+      device_.copy_to_host(out.data(), count * sizeof(T));
+    }
+    return out;
+  }
+  TensorView view(DType dtype, std::initializer_list<std::int64_t> shape) const {
+    return target_ == Target::cpu ? TensorView(host_.get(), dtype, shape, MemoryKind::host)
+                                  : device_.view(dtype, shape);
+  }
+
+private:
+  struct Free {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  Target target_;
+  std::size_t bytes_;
+  DeviceBuffer device_;
+  std::unique_ptr<std::byte[], Free> host_;
+};
 
 inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float lo = -2.0f,
                                         float hi = 2.0f) {

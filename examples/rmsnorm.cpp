@@ -1,22 +1,23 @@
 // rmsnorm: one row per block, bf16 in and out, fp32 math. The row is spread over the threads
 // (8 bf16 = 16 bytes per load), squared and summed with a block reduction, then scaled.
-// Runs hidden = 4096 and a tail size (4100) and checks against a double-precision CPU reference.
+// Runs hidden = 4096 and a tail size (4100) on the GPU (else the LLVM CPU backend) and checks
+// against a double-precision C++ reference.
 #include "examples/example_util.h"
 #include "examples/kernels.h"
-#include "runtime/memory.h"
 
 using namespace tessera;
 
 namespace {
 
-std::size_t run(int hidden, std::int64_t tokens) {
+std::size_t run(Target target, int hidden, std::int64_t tokens) {
   const float eps = 1e-6f;
-  const CompiledKernel k = Runtime::compile(examples::rmsnorm(hidden, eps));
+  const CompiledKernel k = Runtime::compile(examples::rmsnorm(hidden, eps), target);
   const auto xf = examples::random_floats(tokens * hidden, 3);
   const auto wf = examples::random_floats(hidden, 4, 0.5f, 1.5f);
   const auto x = examples::to_bf16(xf), w = examples::to_bf16(wf);
-  DeviceBuffer dx = DeviceBuffer::from_host(x), dw = DeviceBuffer::from_host(w);
-  DeviceBuffer dy(tokens * hidden * sizeof(bf16));
+  examples::Buffer dx = examples::Buffer::from_host(target, x);
+  examples::Buffer dw = examples::Buffer::from_host(target, w);
+  examples::Buffer dy(target, tokens * hidden * sizeof(bf16));
   dy.fill_bytes(0xff);
   k.launch(nullptr, dx.view(DType::bf16, {tokens, hidden}), dw.view(DType::bf16, {hidden}),
            dy.view(DType::bf16, {tokens, hidden}));
@@ -40,13 +41,14 @@ std::size_t run(int hidden, std::int64_t tokens) {
 } // namespace
 
 int main() {
-  if (!examples::gpu_available()) {
-    return examples::no_gpu(examples::rmsnorm(4096));
+  const std::optional<Target> target = examples::run_target();
+  if (!target) {
+    return examples::no_target(examples::rmsnorm(4096));
   }
   std::size_t bad = 0;
   for (int hidden : {4096, 4100}) {
     for (std::int64_t tokens : {1, 7, 1000}) {
-      bad += run(hidden, tokens);
+      bad += run(*target, hidden, tokens);
     }
   }
   return bad == 0 ? 0 : 1;

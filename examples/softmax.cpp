@@ -1,18 +1,18 @@
 // softmax: row softmax, one row per block: max-reduce, exp, sum-reduce, scale. Checks against a
-// double-precision CPU reference for a power-of-two row and a ragged one.
+// double-precision C++ reference for a power-of-two row and a ragged one. Runs on the GPU when
+// one is present, else on the LLVM CPU backend.
 #include "examples/example_util.h"
 #include "examples/kernels.h"
-#include "runtime/memory.h"
 
 using namespace tessera;
 
 namespace {
 
-std::size_t run(int cols, std::int64_t rows) {
-  const CompiledKernel k = Runtime::compile(examples::softmax(cols));
+std::size_t run(Target target, int cols, std::int64_t rows) {
+  const CompiledKernel k = Runtime::compile(examples::softmax(cols), target);
   const auto x = examples::random_floats(rows * cols, 5, -8.0f, 8.0f);
-  DeviceBuffer dx = DeviceBuffer::from_host(x);
-  DeviceBuffer dy(rows * cols * sizeof(float));
+  examples::Buffer dx = examples::Buffer::from_host(target, x);
+  examples::Buffer dy(target, rows * cols * sizeof(float));
   dy.fill_bytes(0xff);
   k.launch(nullptr, dx.view(DType::f32, {rows, cols}), dy.view(DType::f32, {rows, cols}));
   const auto y = dy.to_host<float>(rows * cols);
@@ -35,13 +35,14 @@ std::size_t run(int cols, std::int64_t rows) {
 } // namespace
 
 int main() {
-  if (!examples::gpu_available()) {
-    return examples::no_gpu(examples::softmax(1024));
+  const std::optional<Target> target = examples::run_target();
+  if (!target) {
+    return examples::no_target(examples::softmax(1024));
   }
   std::size_t bad = 0;
   for (int cols : {1024, 1000, 37}) {
     for (std::int64_t rows : {1, 333}) {
-      bad += run(cols, rows);
+      bad += run(*target, cols, rows);
     }
   }
   return bad == 0 ? 0 : 1;

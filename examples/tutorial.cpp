@@ -1,11 +1,11 @@
 // tutorial: the "write your own kernel" walk-through of docs/dsl.md.
 //   out[t, :] = bf16(x[t, :] + scale * sigmoid(gate[t]) * y[t, :])
 // It shows a dynamic dim, a scalar parameter, a per-thread local, fragments, a parallel loop,
-// copies with dtype conversion, how to inspect the generated CUDA, and a launch.
+// copies with dtype conversion, how to inspect the generated CUDA, and a launch — on the GPU when
+// one is present, else on the LLVM CPU backend (the same kernel, host tensors).
 #include "dsl/ir_printer.h"
 #include "examples/example_util.h"
 #include "examples/kernels.h"
-#include "runtime/memory.h"
 
 using namespace tessera;
 
@@ -13,18 +13,21 @@ int main() {
   const int hidden = 2048;
   const ir::Kernel kernel = examples::gated_residual(hidden);
   std::printf("%s\n", ir::to_string(kernel).c_str()); // the traced tile IR
-  if (!examples::gpu_available()) {
-    return examples::no_gpu(kernel);
+  const std::optional<Target> target = examples::run_target();
+  if (!target) {
+    return examples::no_target(kernel);
   }
-  const CompiledKernel k = Runtime::compile(kernel);
+  std::printf("%s\n", Runtime::emit(kernel).c_str()); // the generated CUDA
+  const CompiledKernel k = Runtime::compile(kernel, *target);
   const std::int64_t tokens = 100;
   const float scale = 0.75f;
   const auto x = examples::to_bf16(examples::random_floats(tokens * hidden, 6));
   const auto y = examples::to_bf16(examples::random_floats(tokens * hidden, 7));
   const auto gate = examples::random_floats(tokens, 8);
-  DeviceBuffer dx = DeviceBuffer::from_host(x), dy = DeviceBuffer::from_host(y);
-  DeviceBuffer dg = DeviceBuffer::from_host(gate);
-  DeviceBuffer dout(tokens * hidden * sizeof(bf16));
+  examples::Buffer dx = examples::Buffer::from_host(*target, x);
+  examples::Buffer dy = examples::Buffer::from_host(*target, y);
+  examples::Buffer dg = examples::Buffer::from_host(*target, gate);
+  examples::Buffer dout(*target, tokens * hidden * sizeof(bf16));
   dout.fill_bytes(0xff);
   k.launch(nullptr, dx.view(DType::bf16, {tokens, hidden}), dy.view(DType::bf16, {tokens, hidden}),
            dg.view(DType::f32, {tokens}), dout.view(DType::bf16, {tokens, hidden}), scale);

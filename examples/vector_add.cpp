@@ -1,23 +1,25 @@
 // vector_add: the smallest Tessera program. z = x + y over f32 vectors of any length; each block
 // adds 1024 elements with 16-byte loads and stores, and the last block's tail is bounds-checked.
-// Checks itself against the CPU and exits non-zero on a mismatch.
+// Runs on the GPU when one is present, else on the LLVM CPU backend; checks itself against a
+// C++ computation and exits non-zero on a mismatch.
 #include "examples/example_util.h"
 #include "examples/kernels.h"
-#include "runtime/memory.h"
 
 using namespace tessera;
 
 int main() {
   const ir::Kernel kernel = examples::vector_add();
-  if (!examples::gpu_available()) {
-    return examples::no_gpu(kernel);
+  const std::optional<Target> target = examples::run_target();
+  if (!target) {
+    return examples::no_target(kernel);
   }
-  const CompiledKernel k = Runtime::compile(kernel);
+  const CompiledKernel k = Runtime::compile(kernel, *target);
   std::size_t bad = 0;
   for (std::int64_t n : {1, 1000, 1024, 1 << 20, (1 << 20) + 3}) {
     const auto x = examples::random_floats(n, 1), y = examples::random_floats(n, 2);
-    DeviceBuffer dx = DeviceBuffer::from_host(x), dy = DeviceBuffer::from_host(y);
-    DeviceBuffer dz(n * sizeof(float));
+    examples::Buffer dx = examples::Buffer::from_host(*target, x);
+    examples::Buffer dy = examples::Buffer::from_host(*target, y);
+    examples::Buffer dz(*target, n * sizeof(float));
     dz.fill_bytes(0xff); // NaN poison: unwritten elements fail the check
     k.launch(nullptr, dx.view(DType::f32, {n}), dy.view(DType::f32, {n}), dz.view(DType::f32, {n}));
     const auto z = dz.to_host<float>(n);
