@@ -1,11 +1,13 @@
 // `tessera run OP --tokens T --hidden H [--variant ...] [--seed S] [--check] [--inputs DIR]
-// [--outputs DIR]`: runs one mHC op on random inputs (the spec's recipe, kernels/mhc/inputs.h)
-// or on .npy files, writes its outputs as .npy and, with --check, compares them with the C++
-// reference (max abs / rel error per output).
+// [--outputs DIR] [--target auto|cuda|cpu]`: runs one mHC op on random inputs (the spec's
+// recipe, kernels/mhc/inputs.h) or on .npy files, writes its outputs as .npy and, with --check,
+// compares them with the C++ reference (max abs / rel error per output). --target auto (the
+// default) runs on the GPU when one is present, else on the LLVM CPU backend (host memory).
 //
 // .npy conventions: one file per tensor, named after the argument (residual.npy, fn.npy, ...).
 // bf16 tensors are read from float32 (rounded to nearest even) or uint16 (bf16 bit patterns)
 // files and written as uint16 bit patterns; fp32 tensors are float32.
+#include "codegen/target.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"
@@ -15,7 +17,9 @@
 #include "tools/commands.h"
 #include "tools/npy.h"
 
+#include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -23,6 +27,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
 namespace tessera::cli {
@@ -44,6 +49,7 @@ struct RunOptions {
   bool check = false;
   std::string inputs;
   std::string outputs;
+  std::string target = "auto";
 };
 
 /** A host tensor: fp32 or bf16 values with a shape. */
@@ -164,13 +170,54 @@ std::optional<TensorView> maybe(const std::vector<TensorView>& v, std::size_t i,
   return present ? std::optional<TensorView>(v[i]) : std::nullopt;
 }
 
-OpRun make_op(const RunOptions& o, const mhc::Config& c) {
+/** One buffer of a run in the target's memory: device memory, or 64-byte aligned host memory for
+ * the cpu target (the mHC ops run on the CPU backend when given host views). */
+class RunBuffer {
+public:
+  RunBuffer(Target target, std::size_t bytes) : bytes_(bytes) {
+    if (target == Target::cpu) {
+      host_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+      if (!host_) {
+        throw CommandError(fmt::format("out of host memory ({} bytes)", bytes));
+      }
+    } else {
+      device_ = DeviceBuffer(bytes);
+    }
+  }
+  void upload(const void* src, std::size_t bytes) {
+    host_ ? static_cast<void>(std::memcpy(host_.get(), src, bytes))
+          : device_.copy_from_host(src, bytes);
+  }
+  void download(void* dst, std::size_t bytes) const {
+    host_ ? static_cast<void>(std::memcpy(dst, host_.get(), bytes))
+          : device_.copy_to_host(dst, bytes);
+  }
+  /** Poison: unwritten elements read as NaN. */
+  void poison() {
+    host_ ? static_cast<void>(std::memset(host_.get(), 0xFF, bytes_)) : device_.fill_bytes(0xFF);
+  }
+  TensorView view(DType dtype, std::span<const std::int64_t> shape) const {
+    return host_ ? TensorView(host_.get(), dtype, shape, MemoryKind::host)
+                 : device_.view(dtype, shape);
+  }
+
+private:
+  struct Free {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::size_t bytes_ = 0;
+  DeviceBuffer device_;
+  std::unique_ptr<std::byte, Free> host_;
+};
+
+// `device` is the device of the split queries: -1 for the CPU backend.
+OpRun make_op(const RunOptions& o, const mhc::Config& c, int device) {
   const std::int64_t T = o.tokens, H = c.hidden;
   const int n = c.hc_mult, M = c.mix_count();
   const bool norm = c.norm_eps.has_value();
   OpRun r;
   if (o.op == "mhc_pre" && o.variant == "broadcast") {
-    const int S = mhc::pre_broadcast_num_splits(c, T);
+    const int S = mhc::pre_broadcast_num_splits(c, T, device);
     auto in = mhc::inputs::make_broadcast_inputs(c, T, o.seed);
     r.inputs = {bf16_tensor("embedding", {T, H}, in.embedding),
                 f32_tensor("fn_bcast", {M, H}, in.fn_bcast), f32_tensor("scale", {3}, in.scale),
@@ -202,7 +249,7 @@ OpRun make_op(const RunOptions& o, const mhc::Config& c) {
                                      bf16_tensor("layer_input", {T, H}, w.layer_input)};
     };
   } else if (o.op == "mhc_pre") {
-    const int S = mhc::pre_num_splits(c, T);
+    const int S = mhc::pre_num_splits(c, T, device);
     auto in = mhc::inputs::make_pre_inputs(c, T, o.seed);
     r.inputs = {bf16_tensor("residual", {T, n, H}, in.residual),
                 f32_tensor("fn", {M, c.k()}, in.fn), f32_tensor("scale", {3}, in.scale),
@@ -250,7 +297,7 @@ OpRun make_op(const RunOptions& o, const mhc::Config& c) {
           "out", {T, n, H}, mhc::ref::mhc_post(c, T, i[0].b16, i[1].b16, i[2].f32, i[3].f32))};
     };
   } else if (o.op == "mhc_fused_post_pre") {
-    const int S = mhc::fused_post_pre_num_splits(c, T);
+    const int S = mhc::fused_post_pre_num_splits(c, T, device);
     auto in = mhc::inputs::make_fused_post_pre_inputs(c, T, o.seed);
     r.inputs = {bf16_tensor("y", {T, H}, in.post.y),
                 bf16_tensor("residual", {T, n, H}, in.post.residual),
@@ -304,7 +351,7 @@ OpRun make_op(const RunOptions& o, const mhc::Config& c) {
                 f32_tensor("fn", {n, c.k()}, in.fn), f32_tensor("scale", {1}, in.scale),
                 f32_tensor("base", {n}, in.base)};
     r.outputs = {output("out", DType::bf16, {T, H})};
-    r.workspace_bytes = mhc::head_workspace_bytes(c, T);
+    r.workspace_bytes = mhc::head_workspace_bytes(c, T, device);
     r.call = [c](const std::vector<TensorView>& v, const TensorView& ws, CUstream s) {
       mhc::hc_head(c, {.residual = v[0], .fn = v[1], .scale = v[2], .base = v[3], .out = v[4]}, ws,
                    s);
@@ -351,21 +398,23 @@ void run(const RunOptions& o) {
     throw CommandError("--variant broadcast applies to mhc_pre only");
   }
   c.validate();
-  OpRun r = make_op(o, c);
+  const Target target = resolve_target(parse_target(o.target, "--target"));
+  OpRun r = make_op(o, c, target == Target::cpu ? -1 : 0);
   if (!o.inputs.empty()) {
     for (HostTensor& t : r.inputs) {
       load(o.inputs, t);
     }
   }
-  // Device buffers: inputs, then outputs, then the workspace.
-  std::vector<DeviceBuffer> buffers;
+  // Buffers in the target's memory: inputs, then outputs, then the workspace.
+  std::vector<RunBuffer> buffers;
+  buffers.reserve(r.inputs.size() + r.outputs.size());
   std::vector<TensorView> views;
   auto add = [&](const HostTensor& t, bool upload) {
-    buffers.emplace_back(std::max<std::size_t>(t.bytes(), 16));
+    buffers.emplace_back(target, std::max<std::size_t>(t.bytes(), 16));
     if (upload && t.bytes()) {
-      buffers.back().copy_from_host(t.data(), t.bytes());
+      buffers.back().upload(t.data(), t.bytes());
     } else if (!upload) {
-      buffers.back().fill_bytes(0xFF); // poison: unwritten elements read as NaN
+      buffers.back().poison();
     }
     views.push_back(buffers.back().view(t.dtype, std::span<const std::int64_t>(t.shape)));
   };
@@ -375,18 +424,26 @@ void run(const RunOptions& o) {
   for (const HostTensor& t : r.outputs) {
     add(t, false);
   }
-  DeviceBuffer ws(std::max<std::int64_t>(r.workspace_bytes, 256));
-  Stream stream;
-  r.call(views, ws.view(DType::u8, {std::max<std::int64_t>(r.workspace_bytes, 256)}), stream);
-  stream.synchronize();
+  const std::int64_t ws_bytes = std::max<std::int64_t>(r.workspace_bytes, 256);
+  const RunBuffer ws(target, ws_bytes);
+  const std::array<std::int64_t, 1> ws_shape{ws_bytes};
+  if (target == Target::cpu) {
+    r.call(views, ws.view(DType::u8, ws_shape), nullptr); // synchronous
+  } else {
+    Stream stream;
+    r.call(views, ws.view(DType::u8, ws_shape), stream);
+    stream.synchronize();
+  }
   for (std::size_t i = 0; i < r.outputs.size(); ++i) {
     HostTensor& t = r.outputs[i];
     if (t.bytes()) {
-      buffers[r.inputs.size() + i].copy_to_host(t.data(), t.bytes());
+      buffers[r.inputs.size() + i].download(t.data(), t.bytes());
     }
   }
+  const std::string where =
+      target == Target::cpu ? std::string("the CPU (LLVM backend)") : device_info(0).name;
   std::cout << fmt::format("{} T={} H={} n={} variant={} precision={} on {}\n", o.op, o.tokens,
-                           c.hidden, c.hc_mult, o.variant, o.precision, device_info(0).name);
+                           c.hidden, c.hc_mult, o.variant, o.precision, where);
   if (!o.outputs.empty()) {
     for (const HostTensor& t : r.outputs) {
       save(o.outputs, t);
@@ -423,6 +480,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--check", opts->check, "Compare with the C++ reference");
   cmd->add_option("--inputs", opts->inputs, "Directory of <argument>.npy inputs");
   cmd->add_option("--outputs", opts->outputs, "Directory to write <output>.npy to");
+  cmd->add_option("--target", opts->target,
+                  "auto (GPU if present, else the CPU backend) | cuda | cpu");
   cmd->callback([opts] { run(*opts); });
 }
 
