@@ -25,8 +25,10 @@ void reduce_partials(const TileRef& partial_mix, const TileRef& partial_sqrsum, 
     auto acc = local(f32, {}, "split_acc");
     acc = Expr(0.0f);
     Expr c = min(tid, Expr(rows - 1));
-    // Sequential in s: the same order on every run and for every T.
-    serial(splits, [&](Var s) {
+    // Sequential in s: the same order on every run and for every T. Unrolled so that all S
+    // loads are in flight at once: a rolled loop pays one memory latency per split (S is up
+    // to 112 at small T, which made this the critical path of mhc_pre).
+    unroll(splits, [&](Var s) {
       acc = acc + select(tid < rows, Expr(partial_mix[s][t][c]), Expr(partial_sqrsum[s][t]));
     });
     red[tid] = acc;
@@ -42,9 +44,12 @@ void normalise_rows(const TileRef& c, const TileRef& sum, int n, float eps) {
     for (int k = 1; k < n; ++k) {
       s = s + c[j][k];
     }
-    sum = s + eps;
+    // One correctly rounded reciprocal per row instead of n divisions: div.rn.f32 is a
+    // subroutine call on the GPU and n of them per row made Sinkhorn latency-bound (~20 µs).
+    // x * (1/s) differs from x / s by at most one ulp.
+    sum = Expr(1.0f) / (s + eps);
     for (int k = 0; k < n; ++k) {
-      c[j][k] = c[j][k] / sum;
+      c[j][k] = c[j][k] * sum;
     }
   }
 }
@@ -55,9 +60,9 @@ void normalise_cols(const TileRef& c, const TileRef& sum, int n, float eps) {
     for (int j = 1; j < n; ++j) {
       s = s + c[j][k];
     }
-    sum = s + eps;
+    sum = Expr(1.0f) / (s + eps); // see normalise_rows
     for (int j = 0; j < n; ++j) {
-      c[j][k] = c[j][k] / sum;
+      c[j][k] = c[j][k] * sum;
     }
   }
 }
@@ -79,10 +84,10 @@ void sinkhorn_local(const TileRef& c, int n, int iters, float eps) {
     for (int k = 1; k < n; ++k) {
       s = s + c[j][k];
     }
-    sum = s;
+    sum = Expr(1.0f) / s;
     // Divide by the row sum, then add eps (the kernels' order, §3.0 step 4).
     for (int k = 0; k < n; ++k) {
-      c[j][k] = c[j][k] / sum + eps;
+      c[j][k] = c[j][k] * sum + eps;
     }
   }
   normalise_cols(c, sum, n, eps);
