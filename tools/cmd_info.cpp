@@ -1,8 +1,10 @@
 // `tessera info`: what Tessera sees on this machine.
+#include "codegen/target.h"
 #include "runtime/cache.h"
 #include "runtime/compiler.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
+#include "runtime/error.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>
@@ -12,6 +14,22 @@
 namespace tessera::cli {
 
 namespace {
+
+// The target `--target auto` picks here, and whether the CPU backend is built.
+void print_targets() {
+  std::cout << "CPU:       "
+            << (cpu_backend_built() ? "LLVM backend built" : "built without the LLVM backend")
+            << "\n";
+  std::string target;
+  try {
+    target = target_name(resolve_target(Target::automatic));
+  } catch (const Error& e) {
+    target = fmt::format("none ({})", e.what());
+  }
+  std::cout << "target:    auto -> " << target << "\n";
+}
+
+void print_devices();
 
 void print_info() {
   std::cout << "tessera " << tessera_version() << "\n";
@@ -23,6 +41,11 @@ void print_info() {
   if (!cache.dump_directory.empty()) {
     std::cout << "dump dir:  " << cache.dump_directory.string() << "\n";
   }
+  print_devices();
+  print_targets();
+}
+
+void print_devices() {
   if (!driver_available()) {
     std::cout << "driver:    none (" << driver_unavailable_reason() << ")\n";
     return;
