@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs compute-sanitizer (memcheck, racecheck, synccheck, initcheck) over every example program
+# and every mHC op/variant at two sizes, on the GPU machine, from a carried build-gpu/.
+# Prints one line per run and a summary; exits non-zero if any run reports an error.
+#   scripts/sanitize.sh [examples|mhc|all]
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=$here/build-gpu
+out=${OUT:-$here/out}
+mkdir -p "$out"
+san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+export TESSERA_CACHE_DIR=${TESSERA_CACHE_DIR:-/tmp/tessera-sanitize-cache}
+mode=${1:-all}
+fails=0
+runs=0
+check() { # name, tool, command...
+  local name=$1 tool=$2
+  shift 2
+  local log="$out/sanitize-${name//[^a-zA-Z0-9_.-]/_}-$tool.log"
+  "$san" --tool "$tool" --error-exitcode 99 --print-limit 20 "$@" >"$log" 2>&1
+  local rc=$?
+  runs=$((runs + 1))
+  local summary
+  summary=$(grep -m1 "ERROR SUMMARY" "$log" || echo "rc=$rc")
+  if [[ $rc -ne 0 ]]; then
+    fails=$((fails + 1))
+    echo "FAIL $tool $name: $summary"
+  else
+    echo "ok   $tool $name: $summary"
+  fi
+}
+tools=(memcheck racecheck synccheck initcheck)
+if [[ $mode == examples || $mode == all ]]; then
+  for ex in vector_add rmsnorm softmax tutorial gemm; do
+    bin=$build/examples/example_$ex
+    [[ -x $bin ]] || { echo "missing $bin"; fails=$((fails + 1)); continue; }
+    for tool in "${tools[@]}"; do check "$ex" "$tool" "$bin"; done
+  done
+fi
+if [[ $mode == mhc || $mode == all ]]; then
+  tessera=$build/tools/tessera
+  for size in "3 4096" "40 1000"; do
+    read -r tokens hidden <<<"$size"
+    for op in "mhc_pre plain" "mhc_pre norm" "mhc_pre broadcast" "mhc_post plain" \
+              "mhc_fused_post_pre plain" "mhc_fused_post_pre norm" "hc_head plain" "sinkhorn plain"; do
+      read -r name variant <<<"$op"
+      for tool in "${tools[@]}"; do
+        check "$name-$variant-T$tokens-H$hidden" "$tool" "$tessera" run "$name" --tokens "$tokens" \
+          --hidden "$hidden" --variant "$variant" --check
+      done
+    done
+  done
+fi
+echo "sanitizer: $runs runs, $fails failed"
+[[ $fails -eq 0 ]]
