@@ -11,8 +11,10 @@ target_link_libraries(tessera INTERFACE ${_tessera_targets})
 install(TARGETS ${_tessera_targets} tessera tessera_cuda_headers EXPORT tesseraTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY runtime dsl codegen kernels DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
-        FILES_MATCHING PATTERN "*.h")
+# Every header of the exported libraries, with the source tree's relative paths (the device
+# prelude's .cuh too: it is embedded in the library, installed for reading).
+install(DIRECTORY runtime dsl codegen kernels examples DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
+        FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" PATTERN "find_package" EXCLUDE)
 install(DIRECTORY ${PROJECT_BINARY_DIR}/generated/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
         FILES_MATCHING PATTERN "*.h")
 install(EXPORT tesseraTargets NAMESPACE tessera:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tessera)
