@@ -113,3 +113,29 @@ TEST_CASE("tessera info reports NVRTC, the cache and the driver", "[cli]") {
   CHECK_THAT(r.output, Contains("cache:"));
   CHECK_THAT(r.output, Contains("driver:    none (no CUDA driver found"));
 }
+
+TEST_CASE("tessera run --target picks where an mHC op runs", "[cli]") {
+  // Without a driver, auto is the CPU backend in LLVM builds; --check compares every output.
+  const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  const Result info = run("info", no_gpu);
+  CHECK(info.status == 0);
+  const bool cpu = info.output.find("LLVM backend built") != std::string::npos;
+  CHECK_THAT(info.output, Contains(cpu ? "target:    auto -> cpu" : "target:    auto -> none"));
+  for (const char* target : {"auto", "cpu"}) {
+    const Result r =
+        run(std::string("run mhc_post --tokens 3 --hidden 256 --check --target ") + target, no_gpu);
+    if (cpu) {
+      CHECK(r.status == 0);
+      CHECK_THAT(r.output, Contains("on the CPU (LLVM backend)") && Contains("out"));
+    } else {
+      CHECK(r.status != 0);
+      CHECK_THAT(r.output, Contains("without the LLVM CPU backend"));
+    }
+  }
+  const Result bad = run("run mhc_post --tokens 3 --hidden 256 --target gpu");
+  CHECK(bad.status != 0);
+  CHECK_THAT(bad.output, Contains("--target") && Contains("expected auto, cuda or cpu"));
+  const Result cuda = run("run mhc_post --tokens 3 --hidden 256 --target cuda", no_gpu);
+  CHECK(cuda.status != 0);
+  CHECK_THAT(cuda.output, Contains("no CUDA driver found"));
+}
