@@ -98,10 +98,9 @@ bool use_stage_a_mma(std::int64_t tokens, int rows) {
   // The switch back to the per-token FMA kernel for every T, should the tensor-core path
   // misbehave on some GPU (its partials are tested against the reference at T = 77 and 200).
   constexpr bool kEnabled = true;
-  // Any row count works: stage_a_mma pads the fn rows to whole n8 tiles with zeros (hc_head's 4
-  // rows included), so large-T hc_head no longer re-reads fn from L2 for every token.
-  (void)rows;
-  return kEnabled && tokens > kFusedSmallT;
+  // hc_head's 4 rows stay on the per-token kernel: measured on an H200 (2026-11-28), the padded
+  // tensor-core tile made hc_head 5-8x slower at T >= 128 (bench/RESULTS.md).
+  return kEnabled && tokens > kFusedSmallT && rows % 8 == 0;
 }
 
 int post_tile_h(std::int64_t tokens) {

@@ -7,10 +7,10 @@
 // __frcp_rn-free approximate division, trading a few ulp for speed.
 #pragma once
 
+#include "tessera_mma.cuh"
+
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-
-#include "tessera_mma.cuh"
 
 namespace tessera {
 
@@ -43,8 +43,8 @@ template <> __device__ __forceinline__ double convert<double, __nv_bfloat16>(__n
 template <> __device__ __forceinline__ double convert<double, __half>(__half x) {
   return static_cast<double>(__half2float(x));
 }
-template <> __device__ __forceinline__ __nv_bfloat16 convert<__nv_bfloat16, __nv_bfloat16>(
-    __nv_bfloat16 x) {
+template <>
+__device__ __forceinline__ __nv_bfloat16 convert<__nv_bfloat16, __nv_bfloat16>(__nv_bfloat16 x) {
   return x;
 }
 template <> __device__ __forceinline__ __half convert<__half, __half>(__half x) {
@@ -96,40 +96,100 @@ __device__ __forceinline__ double max(double a, double b) {
 }
 
 #ifdef TESSERA_FAST_MATH
-__device__ __forceinline__ float exp(float x) { return __expf(x); }
-__device__ __forceinline__ float exp2(float x) { return exp2f(x); }
-__device__ __forceinline__ float log(float x) { return __logf(x); }
-__device__ __forceinline__ float log2(float x) { return __log2f(x); }
-__device__ __forceinline__ float sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
+__device__ __forceinline__ float exp(float x) {
+  return __expf(x);
+}
+__device__ __forceinline__ float exp2(float x) {
+  return exp2f(x);
+}
+__device__ __forceinline__ float log(float x) {
+  return __logf(x);
+}
+__device__ __forceinline__ float log2(float x) {
+  return __log2f(x);
+}
+__device__ __forceinline__ float sigmoid(float x) {
+  return __fdividef(1.0f, 1.0f + __expf(-x));
+}
 #else
-__device__ __forceinline__ float exp(float x) { return expf(x); }
-__device__ __forceinline__ float exp2(float x) { return exp2f(x); }
-__device__ __forceinline__ float log(float x) { return logf(x); }
-__device__ __forceinline__ float log2(float x) { return log2f(x); }
+__device__ __forceinline__ float exp(float x) {
+  return expf(x);
+}
+__device__ __forceinline__ float exp2(float x) {
+  return exp2f(x);
+}
+__device__ __forceinline__ float log(float x) {
+  return logf(x);
+}
+__device__ __forceinline__ float log2(float x) {
+  return log2f(x);
+}
 // IEEE division: its out-of-range slow path is a subroutine call, so under register pressure
 // ptxas reports a small stack frame (never touched for sigmoid, whose divisor is >= 1).
-__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ float sigmoid(float x) {
+  return 1.0f / (1.0f + expf(-x));
+}
 #endif
-__device__ __forceinline__ float sqrt(float x) { return sqrtf(x); }
-__device__ __forceinline__ float rsqrt(float x) { return rsqrtf(x); }
-__device__ __forceinline__ float tanh(float x) { return tanhf(x); }
-__device__ __forceinline__ float abs(float x) { return fabsf(x); }
-__device__ __forceinline__ float floor(float x) { return floorf(x); }
-__device__ __forceinline__ float ceil(float x) { return ceilf(x); }
-__device__ __forceinline__ float fma(float a, float b, float c) { return fmaf(a, b, c); }
-__device__ __forceinline__ double exp(double x) { return ::exp(x); }
-__device__ __forceinline__ double exp2(double x) { return ::exp2(x); }
-__device__ __forceinline__ double log(double x) { return ::log(x); }
-__device__ __forceinline__ double log2(double x) { return ::log2(x); }
-__device__ __forceinline__ double sigmoid(double x) { return 1.0 / (1.0 + ::exp(-x)); }
-__device__ __forceinline__ double sqrt(double x) { return ::sqrt(x); }
-__device__ __forceinline__ double rsqrt(double x) { return ::rsqrt(x); }
-__device__ __forceinline__ double tanh(double x) { return ::tanh(x); }
-__device__ __forceinline__ double abs(double x) { return ::fabs(x); }
-__device__ __forceinline__ double floor(double x) { return ::floor(x); }
-__device__ __forceinline__ double ceil(double x) { return ::ceil(x); }
-__device__ __forceinline__ double fma(double a, double b, double c) { return ::fma(a, b, c); }
-__device__ __forceinline__ int abs(int x) { return x < 0 ? -x : x; }
+__device__ __forceinline__ float sqrt(float x) {
+  return sqrtf(x);
+}
+__device__ __forceinline__ float rsqrt(float x) {
+  return rsqrtf(x);
+}
+__device__ __forceinline__ float tanh(float x) {
+  return tanhf(x);
+}
+__device__ __forceinline__ float abs(float x) {
+  return fabsf(x);
+}
+__device__ __forceinline__ float floor(float x) {
+  return floorf(x);
+}
+__device__ __forceinline__ float ceil(float x) {
+  return ceilf(x);
+}
+__device__ __forceinline__ float fma(float a, float b, float c) {
+  return fmaf(a, b, c);
+}
+__device__ __forceinline__ double exp(double x) {
+  return ::exp(x);
+}
+__device__ __forceinline__ double exp2(double x) {
+  return ::exp2(x);
+}
+__device__ __forceinline__ double log(double x) {
+  return ::log(x);
+}
+__device__ __forceinline__ double log2(double x) {
+  return ::log2(x);
+}
+__device__ __forceinline__ double sigmoid(double x) {
+  return 1.0 / (1.0 + ::exp(-x));
+}
+__device__ __forceinline__ double sqrt(double x) {
+  return ::sqrt(x);
+}
+__device__ __forceinline__ double rsqrt(double x) {
+  return ::rsqrt(x);
+}
+__device__ __forceinline__ double tanh(double x) {
+  return ::tanh(x);
+}
+__device__ __forceinline__ double abs(double x) {
+  return ::fabs(x);
+}
+__device__ __forceinline__ double floor(double x) {
+  return ::floor(x);
+}
+__device__ __forceinline__ double ceil(double x) {
+  return ::ceil(x);
+}
+__device__ __forceinline__ double fma(double a, double b, double c) {
+  return ::fma(a, b, c);
+}
+__device__ __forceinline__ int abs(int x) {
+  return x < 0 ? -x : x;
+}
 
 // ------------------------------------------------------------------ warp collectives
 
@@ -187,12 +247,11 @@ template <int BYTES>
 __device__ __forceinline__ void cp_async(void* smem, const void* gmem, int src_bytes = BYTES) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   if constexpr (BYTES == 16) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(gmem),
-                 "r"(src_bytes)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(gmem), "r"(src_bytes)
                  : "memory");
   } else {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(s), "l"(gmem),
-                 "n"(BYTES), "r"(src_bytes)
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(s), "l"(gmem), "n"(BYTES),
+                 "r"(src_bytes)
                  : "memory");
   }
 }
@@ -208,16 +267,23 @@ __device__ __forceinline__ void cp_async_wait_all() {
 
 // ------------------------------------------------------------------ atomics
 
-__device__ __forceinline__ float atomic_add(float* p, float v) { return atomicAdd(p, v); }
-__device__ __forceinline__ int atomic_add(int* p, int v) { return atomicAdd(p, v); }
-__device__ __forceinline__ double atomic_add(double* p, double v) { return atomicAdd(p, v); }
-__device__ __forceinline__ int atomic_max(int* p, int v) { return atomicMax(p, v); }
+__device__ __forceinline__ float atomic_add(float* p, float v) {
+  return atomicAdd(p, v);
+}
+__device__ __forceinline__ int atomic_add(int* p, int v) {
+  return atomicAdd(p, v);
+}
+__device__ __forceinline__ double atomic_add(double* p, double v) {
+  return atomicAdd(p, v);
+}
+__device__ __forceinline__ int atomic_max(int* p, int v) {
+  return atomicMax(p, v);
+}
 /** Float max via the integer-ordering trick: non-negative floats order like signed ints,
  *  negative floats order reversed like unsigned ints. NaN inputs are not propagated. */
 __device__ __forceinline__ float atomic_max(float* p, float v) {
   return v >= 0.0f ? __int_as_float(atomicMax(reinterpret_cast<int*>(p), __float_as_int(v)))
-                   : __uint_as_float(
-                         atomicMin(reinterpret_cast<unsigned*>(p), __float_as_uint(v)));
+                   : __uint_as_float(atomicMin(reinterpret_cast<unsigned*>(p), __float_as_uint(v)));
 }
 
 } // namespace tessera
