@@ -4,6 +4,7 @@
 #include "kernels/mhc/ops.h"
 #include "runtime/error.h"
 
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -95,12 +96,23 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
 }
 
 bool use_stage_a_mma(std::int64_t tokens, int rows) {
-  // The switch back to the per-token FMA kernel for every T, should the tensor-core path
-  // misbehave on some GPU (its partials are tested against the reference at T = 77 and 200).
-  constexpr bool kEnabled = true;
-  // hc_head's 4 rows stay on the per-token kernel: measured on an H200 (2026-11-28), the padded
-  // tensor-core tile made hc_head 5-8x slower at T >= 128 (bench/RESULTS.md).
-  return kEnabled && tokens > kFusedSmallT && rows % 8 == 0;
+  // TESSERA_MHC_STAGE_A=fma|mma|auto picks the stage-A kernel (read once): the per-token FMA
+  // kernel, the 64-token tensor-core tile, or the default below. It exists so the two paths can
+  // be compared on a device and so the tensor-core path can be switched off without a rebuild.
+  static const std::string mode = [] {
+    const char* v = std::getenv("TESSERA_MHC_STAGE_A");
+    return std::string(v ? v : "auto");
+  }();
+  if (mode == "fma") {
+    return false;
+  }
+  if (mode != "mma" && mode != "auto") {
+    throw UserError(fmt::format("TESSERA_MHC_STAGE_A={}: expected fma, mma or auto", mode));
+  }
+  const bool mma_fits = tokens > kFusedSmallT && rows % 8 == 0;
+  // hc_head's 4 rows stay on the per-token kernel by default: measured on an H200
+  // (2026-11-28), the padded tensor-core tile made hc_head 5-8x slower at T >= 128.
+  return mma_fits || (mode == "mma" && tokens > kFusedSmallT);
 }
 
 int post_tile_h(std::int64_t tokens) {
