@@ -21,7 +21,7 @@ check() { # name, tool, command...
   local rc=$?
   runs=$((runs + 1))
   local summary
-  summary=$(grep -m1 "ERROR SUMMARY" "$log" || echo "rc=$rc")
+  summary=$(grep -m1 "SUMMARY" "$log" || echo "rc=$rc")
   if [[ $rc -ne 0 ]]; then
     fails=$((fails + 1))
     echo "FAIL $tool $name: $summary"
