@@ -97,8 +97,9 @@ std::vector<OpKernel> op_kernels(const std::string& op, const Config& c, std::in
 
 bool use_stage_a_mma(std::int64_t tokens, int rows) {
   // TESSERA_MHC_STAGE_A=fma|mma|auto picks the stage-A kernel (read once): the per-token FMA
-  // kernel, the 64-token tensor-core tile, or the default below. It exists so the two paths can
-  // be compared on a device and so the tensor-core path can be switched off without a rebuild.
+  // kernel, the 64-token tensor-core tile (T > 16), or the default below. It exists so the two
+  // paths can be compared on a device and so the tensor-core path can be switched off without a
+  // rebuild.
   static const std::string mode = [] {
     const char* v = std::getenv("TESSERA_MHC_STAGE_A");
     return std::string(v ? v : "auto");
@@ -109,10 +110,11 @@ bool use_stage_a_mma(std::int64_t tokens, int rows) {
   if (mode != "mma" && mode != "auto") {
     throw UserError(fmt::format("TESSERA_MHC_STAGE_A={}: expected fma, mma or auto", mode));
   }
-  const bool mma_fits = tokens > kFusedSmallT && rows % 8 == 0;
-  // hc_head's 4 rows stay on the per-token kernel by default: measured on an H200
-  // (2026-11-28), the padded tensor-core tile made hc_head 5-8x slower at T >= 128.
-  return mma_fits || (mode == "mma" && tokens > kFusedSmallT);
+  // auto = the per-token FMA kernel. Measured on an H200 (2026-11-28, bench/RESULTS.md) under
+  // CUDA-graph replay, the 64-token tensor-core tile was slower for mhc_pre at every T > 16
+  // (2.6 ms vs 0.84 ms at T = 4096, H = 4096) and 5-8x slower for hc_head's 4 rows; it stays
+  // available (and GPU-tested) behind TESSERA_MHC_STAGE_A=mma until its pipeline is tuned.
+  return mode == "mma" && tokens > kFusedSmallT;
 }
 
 int post_tile_h(std::int64_t tokens) {
