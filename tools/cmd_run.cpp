@@ -139,9 +139,14 @@ double value(const HostTensor& t, std::int64_t i) {
   return t.dtype == DType::f32 ? t.f32[i] : static_cast<float>(t.b16[i]);
 }
 
-void compare(const HostTensor& got, const HostTensor& want) {
+/** Prints max abs/rel error of `got` against the reference and returns whether every element is
+ * within |got - want| <= atol + rtol·|want|: the spec's bf16 tolerance (about one bf16 ulp,
+ * atol 1.6e-2 / rtol 1e-2) for bf16 outputs, and 1e-3 / 1e-3 (the TF32 bound) for fp32 ones. */
+bool compare(const HostTensor& got, const HostTensor& want) {
+  const bool is_bf16 = got.dtype != DType::f32;
+  const double atol = is_bf16 ? 1.6e-2 : 1e-3, rtol = is_bf16 ? 1e-2 : 1e-3;
   double max_abs = 0, max_rel = 0;
-  std::int64_t nan = 0;
+  std::int64_t nan = 0, outside = 0;
   for (std::int64_t i = 0; i < got.numel(); ++i) {
     const double g = value(got, i), w = value(want, i);
     const double e = std::abs(g - w);
@@ -149,11 +154,16 @@ void compare(const HostTensor& got, const HostTensor& want) {
       ++nan;
       continue;
     }
+    outside += e > atol + rtol * std::abs(w) ? 1 : 0;
     max_abs = std::max(max_abs, e);
     max_rel = std::max(max_rel, e / std::max(std::abs(w), 1e-12));
   }
-  std::cout << fmt::format("  {:<14} max abs {:.3e}  max rel {:.3e}{}\n", got.name, max_abs,
-                           max_rel, nan ? fmt::format("  ({} non-finite)", nan) : "");
+  const bool ok = nan == 0 && outside == 0;
+  std::cout << fmt::format(
+      "  {:<14} max abs {:.3e}  max rel {:.3e}  {}{}\n", got.name, max_abs, max_rel,
+      ok ? "ok" : fmt::format("FAIL ({} outside {:g}/{:g})", outside, atol, rtol),
+      nan ? fmt::format("  ({} non-finite)", nan) : "");
+  return ok;
 }
 
 struct OpRun {
@@ -453,8 +463,14 @@ void run(const RunOptions& o) {
   if (o.check) {
     std::cout << "check against the C++ reference:\n";
     const auto want = r.reference(r.inputs);
+    bool ok = true;
     for (std::size_t i = 0; i < want.size(); ++i) {
-      compare(r.outputs[i], want[i]);
+      ok = compare(r.outputs[i], want[i]) && ok;
+    }
+    if (!ok) {
+      throw CommandError(fmt::format("{}: outputs differ from the C++ reference beyond the "
+                                     "tolerance",
+                                     o.op));
     }
   }
 }
