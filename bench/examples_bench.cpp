@@ -55,24 +55,6 @@ CompileRow time_compile(const std::string& name, const std::function<ir::Kernel(
           bench::median(total)};
 }
 
-double copy_bandwidth() {
-  constexpr std::size_t kBytes = std::size_t{1} << 30;
-  DeviceBuffer a(kBytes), b(kBytes);
-  a.fill_bytes(1);
-  Event start, end;
-  std::vector<double> ms;
-  for (int i = 0; i < 25; ++i) {
-    start.record(nullptr);
-    check(driver().cuMemcpyDtoD(b.device_ptr(), a.device_ptr(), kBytes), "cuMemcpyDtoD");
-    end.record(nullptr);
-    end.synchronize();
-    if (i >= 5) {
-      ms.push_back(Event::elapsed_ms(start, end));
-    }
-  }
-  return 2.0 * kBytes / (bench::median(ms) * 1e-3);
-}
-
 struct GpuRow {
   std::string kernel;
   std::int64_t rows, cols;
@@ -142,7 +124,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     const DeviceInfo& info = device_info(0);
-    const double bw = copy_bandwidth();
+    const double bw = bench::copy_bandwidth();
     fmt::print("\ndevice: {}; copy bandwidth {:.0f} GB/s (read+write)\n", info.name, bw / 1e9);
     out["device"] = info.name;
     out["copy_bw"] = bw;

@@ -7,6 +7,7 @@
 //
 // Inputs are rotated over enough copies to exceed 3× the L2 cache (at most 32 copies), so
 // large-T rows measure DRAM, not L2. Needs a CUDA device.
+#include "bench/bench_util.h"
 #include "kernels/mhc/ops.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
@@ -75,31 +76,6 @@ DeviceBuffer make(std::size_t bytes, DType dtype, double mul, bool positive = fa
   return b;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-/** Device-to-device copy bandwidth (read + write bytes per second) over 1 GiB. */
-double copy_bandwidth() {
-  constexpr std::size_t kBytes = std::size_t{1} << 30;
-  DeviceBuffer a(kBytes), b(kBytes);
-  a.fill_bytes(1);
-  Event start, end;
-  std::vector<double> ms;
-  for (int i = 0; i < 25; ++i) {
-    start.record(nullptr);
-    tessera::check(tessera::driver().cuMemcpyDtoD(b.device_ptr(), a.device_ptr(), kBytes),
-                   "cuMemcpyDtoD");
-    end.record(nullptr);
-    end.synchronize();
-    if (i >= 5) {
-      ms.push_back(Event::elapsed_ms(start, end));
-    }
-  }
-  return 2.0 * kBytes / (median(ms) * 1e-3);
-}
-
 /** One benchmark subject: `run(i)` enqueues one op call on input set i % sets. */
 struct Subject {
   std::string op;
@@ -149,7 +125,8 @@ Row time_subject(Subject& s, double bw, CUstream stream, bool quick) {
     end.synchronize();
     replay.push_back(Event::elapsed_ms(start, end) * 1e3 / per_graph);
   }
-  Row r{s.op, s.H, s.T, median(direct), median(replay), s.bytes, 0, 0};
+  Row r{s.op,    s.H, s.T, tessera::bench::median(direct), tessera::bench::median(replay),
+        s.bytes, 0,   0};
   r.floor_us = s.bytes / bw * 1e6;
   r.frac = r.graph_us > 0 ? r.floor_us / r.graph_us : 0;
   return r;
@@ -305,7 +282,7 @@ int main(int argc, char** argv) {
   try {
     const auto& dev = tessera::device_info(0);
     tessera::Stream stream;
-    const double bw = copy_bandwidth();
+    const double bw = tessera::bench::copy_bandwidth();
     fmt::print("device: {} ({} SMs, L2 {} MiB); copy bandwidth {:.0f} GB/s (read+write)\n",
                dev.name, dev.sm_count, dev.l2_bytes >> 20, bw / 1e9);
     fmt::print("{:<20} {:>6} {:>7} {:>10} {:>10} {:>12} {:>9} {:>9} {:>6}\n", "op", "H", "T",
