@@ -8,9 +8,9 @@
 //                                     timings, as GB/s and as a fraction of the device-to-device
 //                                     copy bandwidth measured in the same run (target >= 0.85)
 #include "bench/bench_util.h"
-#include "codegen/jit_kernel.h"
 #include "examples/gemm_kernel.h"
 #include "examples/kernels.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
 #include "runtime/memory.h"

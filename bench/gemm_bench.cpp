@@ -4,11 +4,11 @@
 // compare with a cuBLAS/PyTorch bf16 matmul on the same card (bench/RESULTS.md).
 //
 //   gemm_bench [--json results.json] [--quick] [--runs N]
+#include "base/float16.h"
 #include "bench/bench_util.h"
-#include "codegen/jit_kernel.h"
 #include "examples/gemm_kernel.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/driver.h"
-#include "runtime/float16.h"
 #include "runtime/memory.h"
 
 #include <fmt/format.h>

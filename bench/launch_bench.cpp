@@ -2,7 +2,7 @@
 // over many launches, for Tessera's checked typed launch, with PDL, unchecked, and the raw
 // driver call as a baseline. Target: <= 3 us per launch.
 #include "bench/bench_util.h"
-#include "runtime/jit.h"
+#include "runtime/compile_cuda.h"
 
 #include <cstdio>
 #include <string>
@@ -41,7 +41,7 @@ int main() {
   try {
     CompileOptions options; // arch "auto": the arch of device 0
     auto program = compile_cuda(kSource, options);
-    Kernel kernel = program->kernel("empty_kernel");
+    DeviceFunction kernel = program->kernel("empty_kernel");
     DeviceBuffer out(1024 * sizeof(float)), in(1024 * sizeof(float));
     float* out_ptr = static_cast<float*>(out.data());
     const float* in_ptr = static_cast<const float*>(in.data());
@@ -84,11 +84,12 @@ int main() {
     std::printf("launch_bench: %s (%s), driver %d, %d launches per row, median of %d batches\n",
                 info.name.c_str(), info.arch.c_str(), api.version, kBatch * kBatches, kBatches);
     std::printf("%-44s %10s %8s\n", "launch path", "us/launch", "target");
-    std::printf("%-44s %10.3f %8s\n", "Kernel::launch (count+size checks)", typed, "<= 3");
-    std::printf("%-44s %10.3f %8s\n", "Kernel::launch (+ declared signature)", typed_sig, "<= 3");
-    std::printf("%-44s %10.3f %8s\n", "Kernel::launch (+ signature, PDL attribute)", typed_pdl,
+    std::printf("%-44s %10.3f %8s\n", "DeviceFunction::launch (count+size checks)", typed, "<= 3");
+    std::printf("%-44s %10.3f %8s\n", "DeviceFunction::launch (+ declared signature)", typed_sig,
                 "<= 3");
-    std::printf("%-44s %10.3f %8s\n", "Kernel::launch_unchecked", unchecked, "-");
+    std::printf("%-44s %10.3f %8s\n", "DeviceFunction::launch (+ signature, PDL attribute)",
+                typed_pdl, "<= 3");
+    std::printf("%-44s %10.3f %8s\n", "DeviceFunction::launch_unchecked", unchecked, "-");
     std::printf("%-44s %10.3f %8s\n", "raw cuLaunchKernelEx (baseline)", raw, "-");
     return 0;
   } catch (const std::exception& e) {

@@ -1,8 +1,8 @@
 #include "codegen/check_pdl.h"
 
-#include "codegen/ir_util.h"
-#include "dsl/ir_visitor.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "ir/util.h"
+#include "ir/visitor.h"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 #include "codegen/infer_layouts.h"
 
+#include "base/error.h"
 #include "codegen/cuda/gemm_lowering.h"
-#include "codegen/ir_util.h"
-#include "dsl/ir_printer.h"
-#include "runtime/error.h"
+#include "ir/printer.h"
+#include "ir/util.h"
 
 #include <fmt/format.h>
 #include <numeric>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "codegen/lowered.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 

@@ -1,6 +1,6 @@
 #include "codegen/insert_barriers.h"
 
-#include "codegen/ir_util.h"
+#include "ir/util.h"
 
 namespace tessera::codegen {
 

@@ -6,10 +6,10 @@
 #include "codegen/pipeline_loops.h"
 #include "codegen/plan_shared_memory.h"
 #include "codegen/vectorize_copies.h"
-#include "dsl/ir_printer.h"
+#include "ir/printer.h"
 
-#if __has_include("dsl/simplify.h")
-#include "dsl/simplify.h"
+#if __has_include("ir/simplify.h")
+#include "ir/simplify.h"
 #define TESSERA_HAVE_SIMPLIFY 1
 #endif
 

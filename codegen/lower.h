@@ -6,7 +6,7 @@
 #pragma once
 
 #include "codegen/lowered.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 #include <iosfwd>
 #include <string>

@@ -1,7 +1,7 @@
 #include "codegen/lowered.h"
 
-#include "dsl/ir_printer.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "ir/printer.h"
 
 #include <fmt/format.h>
 #include <sstream>

@@ -7,8 +7,8 @@
  */
 #pragma once
 
-#include "codegen/layout.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
+#include "ir/layout.h"
 
 #include <cstdint>
 #include <map>
@@ -16,6 +16,11 @@
 #include <string>
 
 namespace tessera::codegen {
+
+using ir::FragmentMap;
+using ir::Layout;
+using ir::LayoutKind;
+using ir::Slot;
 
 struct PipelinePlan; // codegen/pipeline_loops.h
 

@@ -1,8 +1,8 @@
 // Software pipelining pass: see pipeline_loops.h for the rewrite and its invariants.
 #include "codegen/pipeline_loops.h"
 
-#include "dsl/ir_visitor.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "ir/visitor.h"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 #include "codegen/plan_shared_memory.h"
 
-#include "codegen/ir_util.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "ir/util.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 #include "codegen/vectorize_copies.h"
 
-#include "codegen/ir_util.h"
+#include "ir/util.h"
 
 namespace tessera::codegen {
 

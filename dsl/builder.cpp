@@ -1,7 +1,7 @@
 #include "dsl/builder.h"
 
+#include "base/error.h"
 #include "dsl/verifier.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

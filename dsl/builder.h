@@ -21,7 +21,7 @@
 #pragma once
 
 #include "dsl/expr.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 #include <functional>
 #include <source_location>

@@ -1,6 +1,6 @@
 #include "dsl/expr.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 namespace tessera::dsl {
 

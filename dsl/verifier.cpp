@@ -1,8 +1,8 @@
 #include "dsl/verifier.h"
 
-#include "dsl/ir_visitor.h"
+#include "base/error.h"
 #include "dsl/verifier_ops.h"
-#include "runtime/error.h"
+#include "ir/visitor.h"
 
 #include <fmt/format.h>
 #include <unordered_map>

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 namespace tessera::ir {
 

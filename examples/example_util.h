@@ -5,10 +5,10 @@
  */
 #pragma once
 
-#include "codegen/jit_kernel.h"
-#include "codegen/target.h"
-#include "runtime/error.h"
-#include "runtime/float16.h"
+#include "base/error.h"
+#include "base/float16.h"
+#include "jit/compiled_kernel.h"
+#include "jit/target.h"
 #include "runtime/memory.h"
 
 #include <cmath>

@@ -4,8 +4,8 @@
  */
 #pragma once
 
-#include "codegen/registry.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
+#include "jit/kernel_registry.h"
 
 namespace tessera::examples {
 

@@ -3,9 +3,9 @@
 // It shows a dynamic dim, a scalar parameter, a per-thread local, fragments, a parallel loop,
 // copies with dtype conversion, how to inspect the generated CUDA, and a launch — on the GPU when
 // one is present, else on the LLVM CPU backend (the same kernel, host tensors).
-#include "dsl/ir_printer.h"
 #include "examples/example_util.h"
 #include "examples/kernels.h"
+#include "ir/printer.h"
 
 using namespace tessera;
 

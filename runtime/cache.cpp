@@ -1,6 +1,6 @@
 #include "runtime/cache.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/sha256.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #include "runtime/compiler.h"
 
+#include "base/error.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
 
 #include <algorithm>
 #include <charconv>

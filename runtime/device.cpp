@@ -1,7 +1,7 @@
 #include "runtime/device.h"
 
+#include "base/error.h"
 #include "runtime/driver.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 #include <map>

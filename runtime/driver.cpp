@@ -1,6 +1,6 @@
 #include "runtime/driver.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <cstdlib>
 #include <dlfcn.h>

@@ -1,6 +1,6 @@
 #include "runtime/launch_args.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 

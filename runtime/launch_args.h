@@ -6,9 +6,9 @@
  */
 #pragma once
 
+#include "base/dtype.h"
+#include "base/float16.h"
 #include "runtime/compiler.h"
-#include "runtime/dtype.h"
-#include "runtime/float16.h"
 #include "runtime/tensor.h"
 
 #include <cstddef>

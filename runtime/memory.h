@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include "runtime/launch_args.h"
 #include "runtime/tensor.h"
 

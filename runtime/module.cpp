@@ -1,8 +1,8 @@
 #include "runtime/module.h"
 
+#include "base/error.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 
@@ -102,13 +102,13 @@ Module::~Module() {
   }
 }
 
-Kernel Module::kernel(std::string_view name) const {
+DeviceFunction Module::kernel(std::string_view name) const {
   if (name.empty() && kernels_.size() == 1) {
-    return Kernel(shared_from_this(), kernels_[0].get());
+    return DeviceFunction(shared_from_this(), kernels_[0].get());
   }
   for (const auto& k : kernels_) {
     if (k->name == name || (!k->expression.empty() && k->expression == name)) {
-      return Kernel(shared_from_this(), k.get());
+      return DeviceFunction(shared_from_this(), k.get());
     }
   }
   throw UserError(fmt::format("no kernel named '{}' in the module (it has: {})", name,
@@ -123,31 +123,31 @@ std::vector<std::string> Module::kernel_names() const {
   return names;
 }
 
-const std::string& Kernel::name() const {
+const std::string& DeviceFunction::name() const {
   return state_->name;
 }
 
-const KernelResources& Kernel::resources() const {
+const KernelResources& DeviceFunction::resources() const {
   return state_->resources;
 }
 
-std::span<const ParamInfo> Kernel::params() const {
+std::span<const ParamInfo> DeviceFunction::params() const {
   return state_->params;
 }
 
-std::span<const ParamDecl> Kernel::signature() const {
+std::span<const ParamDecl> DeviceFunction::signature() const {
   return state_->signature;
 }
 
-CUfunction Kernel::function() const {
+CUfunction DeviceFunction::function() const {
   return state_->function;
 }
 
-int Kernel::device() const {
+int DeviceFunction::device() const {
   return state_->device;
 }
 
-void Kernel::set_signature(std::vector<ParamDecl> signature) const {
+void DeviceFunction::set_signature(std::vector<ParamDecl> signature) const {
   if (state_->params_known) {
     if (signature.size() != state_->params.size()) {
       throw UserError(fmt::format("kernel '{}': declared signature has {} parameters but the "
@@ -170,7 +170,7 @@ void Kernel::set_signature(std::vector<ParamDecl> signature) const {
   state_->signature = std::move(signature);
 }
 
-void Kernel::reserve_dynamic_shared(unsigned bytes) const {
+void DeviceFunction::reserve_dynamic_shared(unsigned bytes) const {
   internal::KernelState& st = *state_;
   if (bytes <= st.dynamic_shared_limit.load(std::memory_order_acquire)) {
     return;
@@ -192,7 +192,7 @@ void Kernel::reserve_dynamic_shared(unsigned bytes) const {
   st.dynamic_shared_limit.store(bytes, std::memory_order_release);
 }
 
-void Kernel::check_config(const LaunchConfig& c) const {
+void DeviceFunction::check_config(const LaunchConfig& c) const {
   const internal::KernelState& st = *state_;
   if (c.grid.volume() == 0 || c.block.volume() == 0) {
     throw UserError(fmt::format("launch of kernel '{}': empty grid ({}, {}, {}) or block ({}, {}, "
@@ -214,16 +214,16 @@ void Kernel::check_config(const LaunchConfig& c) const {
   }
 }
 
-void Kernel::launch_checked(const LaunchConfig& config, void** args,
-                            std::span<const ArgInfo> infos) const {
+void DeviceFunction::launch_checked(const LaunchConfig& config, void** args,
+                                    std::span<const ArgInfo> infos) const {
   if (!state_) {
-    throw UserError("launch of an empty Kernel handle");
+    throw UserError("launch of an empty DeviceFunction handle");
   }
   check_launch_args(state_->name, state_->params_known, state_->params, state_->signature, infos);
   launch_unchecked(config, args);
 }
 
-void Kernel::launch_unchecked(const LaunchConfig& config, void** args) const {
+void DeviceFunction::launch_unchecked(const LaunchConfig& config, void** args) const {
   internal::KernelState& st = *state_;
   check_config(config);
   if (config.shared_bytes > st.dynamic_shared_limit.load(std::memory_order_acquire)) {

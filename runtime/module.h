@@ -1,5 +1,5 @@
 /** \file
- * A cubin loaded on a device (Module), its kernels (Kernel) and launching them with
+ * A cubin loaded on a device (Module), its kernels (DeviceFunction) and launching them with
  * cuLaunchKernelEx: grid/block, dynamic shared memory (raised above 48 KB on demand), streams,
  * programmatic dependent launch and thread-block clusters. Arguments are checked against the
  * kernel's parameter layout (count, sizes) and, when declared, its typed signature.
@@ -60,9 +60,9 @@ class Module;
  * A kernel of a loaded Module: a cheap handle that keeps its module alive. Launch it with the
  * typed launch(), which checks the arguments before anything reaches the driver.
  */
-class Kernel {
+class DeviceFunction {
 public:
-  Kernel() = default;
+  DeviceFunction() = default;
 
   /** Symbol name (mangled for C++ kernels). */
   const std::string& name() const;
@@ -108,7 +108,7 @@ public:
 
 private:
   friend class Module;
-  Kernel(std::shared_ptr<const Module> module, internal::KernelState* state)
+  DeviceFunction(std::shared_ptr<const Module> module, internal::KernelState* state)
       : module_(std::move(module)), state_(state) {}
   void check_config(const LaunchConfig& config) const;
 
@@ -116,7 +116,7 @@ private:
   internal::KernelState* state_ = nullptr;
 };
 
-/** A cubin loaded on one device (cuLibraryLoadData), with one Kernel per entry point. */
+/** A cubin loaded on one device (cuLibraryLoadData), with one DeviceFunction per entry point. */
 class Module : public std::enable_shared_from_this<Module> {
 public:
   /**
@@ -133,7 +133,7 @@ public:
    * The kernel whose symbol name or name expression is `name`; with an empty name, the only
    * kernel. Throws UserError listing the available kernels when there is no match.
    */
-  Kernel kernel(std::string_view name = {}) const;
+  DeviceFunction kernel(std::string_view name = {}) const;
   /** Symbol names of all kernels. */
   std::vector<std::string> kernel_names() const;
   int device() const { return device_; }

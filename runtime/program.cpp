@@ -1,6 +1,6 @@
 #include "runtime/program.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 
@@ -47,7 +47,7 @@ std::shared_ptr<Module> Program::module(int device) const {
   return m;
 }
 
-Kernel Program::kernel(std::string_view name, int device) const {
+DeviceFunction Program::kernel(std::string_view name, int device) const {
   const EntryInfo& e = entry(name);
   return module(device)->kernel(e.name);
 }

@@ -55,8 +55,8 @@ public:
 
   /** The program loaded on `device` (loaded once, then shared). Needs a driver and device. */
   std::shared_ptr<Module> module(int device = 0) const;
-  /** Kernel by symbol name or name expression (empty = the only one), loaded on `device`. */
-  Kernel kernel(std::string_view name = {}, int device = 0) const;
+  /** The kernel by symbol name or name expression (empty = the only one), loaded on `device`. */
+  DeviceFunction kernel(std::string_view name = {}, int device = 0) const;
 
 private:
   const EntryInfo& entry(std::string_view name) const;

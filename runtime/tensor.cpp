@@ -1,6 +1,6 @@
 #include "runtime/tensor.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 
 #include <array>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // `tessera emit KERNEL`: the CUDA (or IR) Tessera generates for a registered DSL kernel; and
 // `tessera compile KERNEL` (dispatched from cmd_compile.cpp when the argument is not a .cu file).
-#include "codegen/jit_kernel.h"
 #include "codegen/lower.h"
-#include "codegen/registry.h"
-#include "dsl/ir_printer.h"
+#include "ir/printer.h"
+#include "jit/compiled_kernel.h"
+#include "jit/kernel_registry.h"
 #include "kernels/mhc/register.h"
 #include "tools/commands.h"
 

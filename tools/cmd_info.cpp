@@ -1,10 +1,10 @@
 // `tessera info`: what Tessera sees on this machine.
-#include "codegen/target.h"
+#include "base/error.h"
+#include "jit/target.h"
 #include "runtime/cache.h"
 #include "runtime/compiler.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
-#include "runtime/error.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>

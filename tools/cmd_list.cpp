@@ -1,6 +1,6 @@
 // `tessera list`: the registered DSL kernels and their parameters.
-#include "codegen/registry.h"
 #include "examples/kernels.h"
+#include "jit/kernel_registry.h"
 #include "kernels/mhc/register.h"
 #include "tools/commands.h"
 

@@ -7,12 +7,12 @@
 // .npy conventions: one file per tensor, named after the argument (residual.npy, fn.npy, ...).
 // bf16 tensors are read from float32 (rounded to nearest even) or uint16 (bf16 bit patterns)
 // files and written as uint16 bit patterns; fp32 tensors are float32.
-#include "codegen/target.h"
+#include "base/error.h"
+#include "jit/target.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
 #include "runtime/memory.h"
 #include "tools/commands.h"
 #include "tools/npy.h"

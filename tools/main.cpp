@@ -1,5 +1,5 @@
 // The `tessera` command-line tool: one subcommand per cmd_*.cpp (see commands.h).
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tools/commands.h"
 
 #include <iostream>

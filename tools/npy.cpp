@@ -1,6 +1,6 @@
 #include "tools/npy.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <cctype>
 #include <fmt/format.h>

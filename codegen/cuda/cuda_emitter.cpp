@@ -1,12 +1,12 @@
 // CUDA emitter: kernel signature, statements, parallel loops and fills.
 #include "codegen/cuda/cuda_emitter.h"
 
+#include "base/error.h"
 #include "codegen/cuda/emitter.h"
 #include "codegen/cuda/gemm_lowering.h"
-#include "codegen/ir_util.h"
 #include "codegen/pipeline_loops.h"
-#include "dsl/ir_printer.h"
-#include "runtime/error.h"
+#include "ir/printer.h"
+#include "ir/util.h"
 #include "tessera_prelude_embedded.h"
 
 #include <fmt/format.h>

@@ -19,7 +19,7 @@
 #pragma once
 
 #include "codegen/lowered.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 #include <functional>
 #include <string>

@@ -5,11 +5,11 @@
 // alignment), a replicated fragment or local (every thread moves every element), or neither
 // (elements dealt round-robin to threads in runs of the vector width; cp.async for global →
 // shared). Global elements outside the tensor read as zero and are never written.
+#include "base/error.h"
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/cuda/emitter.h"
-#include "codegen/ir_util.h"
 #include "codegen/pipeline_loops.h"
-#include "runtime/error.h"
+#include "ir/util.h"
 
 #include <fmt/format.h>
 

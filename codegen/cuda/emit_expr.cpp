@@ -1,8 +1,8 @@
 // CUDA emitter: expressions, buffer element addressing and names.
+#include "base/error.h"
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/cuda/emitter.h"
-#include "codegen/ir_util.h"
-#include "runtime/error.h"
+#include "ir/util.h"
 
 #include <cmath>
 #include <fmt/format.h>

@@ -5,10 +5,10 @@
 //    every participating thread ends with every result;
 //  * distributed source, a leading axis: register-local (the partition is unchanged);
 //  * replicated source: every thread computes every result.
+#include "base/error.h"
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/cuda/emitter.h"
-#include "codegen/ir_util.h"
-#include "runtime/error.h"
+#include "ir/util.h"
 
 #include <fmt/format.h>
 

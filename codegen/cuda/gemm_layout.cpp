@@ -1,6 +1,6 @@
 #include "codegen/cuda/gemm_layout.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 

@@ -15,8 +15,8 @@
  */
 #pragma once
 
-#include "codegen/layout.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
+#include "ir/layout.h"
 
 #include <cstdint>
 #include <memory>
@@ -25,6 +25,11 @@
 #include <vector>
 
 namespace tessera::codegen {
+
+using ir::FragmentMap;
+using ir::Layout;
+using ir::LayoutKind;
+using ir::Slot;
 
 /** Which instruction a gemm uses (mirrors tessera::mma::Path in the device prelude). */
 enum class MmaPath : std::uint8_t {

@@ -3,8 +3,8 @@
 // side in codegen/cuda/prelude/tessera_mma.cuh), whose accumulator layout is MmaAccumulatorMap.
 #include "codegen/cuda/gemm_lowering.h"
 
+#include "base/error.h"
 #include "codegen/cuda/gemm_layout.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "codegen/cuda/emit_context.h"
-#include "codegen/layout.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
+#include "ir/layout.h"
 
 #include <optional>
 #include <string>

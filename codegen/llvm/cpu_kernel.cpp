@@ -1,11 +1,11 @@
 #include "codegen/llvm/cpu_kernel.h"
 
+#include "base/error.h"
 #include "codegen/llvm/lower_to_llvm.h"
-#include "dsl/ir_printer.h"
+#include "ir/printer.h"
 #include "runtime/cpu/jit_cache.h"
-#include "runtime/cpu/jit_llvm.h"
 #include "runtime/cpu/llvm_compat.h"
-#include "runtime/error.h"
+#include "runtime/cpu/orc_jit_llvm.h"
 
 #include <array>
 #include <chrono>
@@ -19,7 +19,7 @@ namespace tessera::cpu {
 
 struct CpuKernel::Impl {
   ir::Kernel kernel;
-  JitModule module;
+  OrcModule module;
   BlockFn block = nullptr;
   void (*grid)(void**, std::int64_t*) = nullptr;
   std::size_t scratch_bytes = 0;
@@ -44,21 +44,21 @@ std::string param_names(const ir::Kernel& k) {
 
 } // namespace
 
-CpuKernel compile_cpu_kernel(const ir::Kernel& kernel, const JitOptions& options) {
+CpuKernel compile_cpu_kernel(const ir::Kernel& kernel, const OrcOptions& options) {
   using Clock = std::chrono::steady_clock;
   const std::string key = JitCache::make_key(ir::to_string(kernel), options);
   // The JIT cache holds the code; the entry points and lowering time of each key live here.
   static std::mutex facts_mutex;
   static std::map<std::string, Compiled> facts;
   bool compiled_now = false;
-  JitModule module = JitCache::global().get_or_compile(key, [&] {
+  OrcModule module = JitCache::global().get_or_compile(key, [&] {
     compiled_now = true;
     Compiled c;
     const auto start = Clock::now();
     auto context = tessera::internal::make_llvm_context();
     std::unique_ptr<llvm::Module> m = codegen::lower_to_llvm(kernel, *context, c.entry);
     c.lower_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    JitModule jm = internal::compile_module(std::move(context), std::move(m),
+    OrcModule jm = internal::compile_module(std::move(context), std::move(m),
                                             {c.entry.block_fn, c.entry.grid_fn}, options);
     std::lock_guard lock(facts_mutex);
     facts[key] = c;

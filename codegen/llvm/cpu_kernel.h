@@ -13,10 +13,10 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
-#include "runtime/cpu/jit.h"
+#include "base/float16.h"
+#include "ir/ir.h"
+#include "runtime/cpu/orc_jit.h"
 #include "runtime/cpu/thread_pool.h"
-#include "runtime/float16.h"
 #include "runtime/tensor.h"
 
 #include <cstdint>
@@ -66,7 +66,7 @@ struct CpuArg {
 /** How long compiling a kernel took, by stage (milliseconds). */
 struct CpuCompileTimings {
   double lower_ms = 0; ///< tile IR → LLVM IR
-  JitTimings jit;      ///< LLVM IR → native code
+  OrcTimings jit;      ///< LLVM IR → native code
   bool cache_hit = false;
 };
 
@@ -87,7 +87,7 @@ public:
   const std::string& name() const;
   /** Timings of the compile that produced this kernel. */
   const CpuCompileTimings& timings() const;
-  /** The optimised LLVM IR (when compiled with JitOptions::keep_ir). */
+  /** The optimised LLVM IR (when compiled with OrcOptions::keep_ir). */
   const std::string& llvm_ir() const;
   /** Bytes of block-local scratch each host thread needs. */
   std::size_t scratch_bytes() const;
@@ -105,6 +105,6 @@ private:
  * options. Throws CompileError (naming the construct and its DSL line) for IR the CPU backend
  * cannot run yet.
  */
-CpuKernel compile_cpu_kernel(const ir::Kernel& kernel, const JitOptions& options = {});
+CpuKernel compile_cpu_kernel(const ir::Kernel& kernel, const OrcOptions& options = {});
 
 } // namespace tessera::cpu

@@ -68,7 +68,7 @@ llvm::Value* emit_bf16_to_f32(llvm::IRBuilderBase& b, llvm::Value* bits) {
 }
 
 llvm::Value* emit_f32_to_f16(llvm::IRBuilderBase& b, llvm::Value* value) {
-  // Same algorithm as tessera::float_to_f16_bits (runtime/float16.cpp), branch-free.
+  // Same algorithm as tessera::float_to_f16_bits (base/float16.cpp), branch-free.
   Ops o(b, value->getType());
   llvm::Value* u = o.as_int(value);
   llvm::Value* sign = b.CreateAnd(b.CreateLShr(u, o.u(16)), o.u(0x8000));

@@ -12,13 +12,13 @@
 // the device's shuffle sequence would, and a second thread loop runs the statement using the
 // results. Barriers or collective ops under thread-dependent control flow (which the GPU does
 // not allow either) are rejected with a CompileError naming the statement.
+#include "base/error.h"
+#include "base/float16.h"
 #include "codegen/llvm/emit_float.h"
 #include "codegen/llvm/lowerer.h"
-#include "dsl/ir_visitor.h"
+#include "ir/visitor.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/warp_ops.h"
-#include "runtime/error.h"
-#include "runtime/float16.h"
 
 #include <fmt/format.h>
 #include <llvm/IR/Constants.h>

@@ -1,12 +1,12 @@
 // Tile ops of the CPU lowering: copy (with clipping of global regions), fill, reduce, gemm and
 // atomics, as loops LLVM can vectorise.
+#include "base/error.h"
+#include "base/float16.h"
 #include "codegen/llvm/emit_float.h"
 #include "codegen/llvm/lowerer.h"
-#include "dsl/ir_visitor.h"
+#include "ir/visitor.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/warp_ops.h"
-#include "runtime/error.h"
-#include "runtime/float16.h"
 
 #include <fmt/format.h>
 #include <llvm/IR/Constants.h>

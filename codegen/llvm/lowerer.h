@@ -8,7 +8,7 @@
 
 #include "codegen/llvm/lower_to_llvm.h"
 #include "codegen/llvm/thread_analysis.h"
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 #include <functional>
 #include <llvm/IR/IRBuilder.h>

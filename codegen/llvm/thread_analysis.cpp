@@ -1,6 +1,6 @@
 #include "codegen/llvm/thread_analysis.h"
 
-#include "dsl/ir_visitor.h"
+#include "ir/visitor.h"
 
 #include <functional>
 

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
+#include "ir/ir.h"
 
 #include <set>
 

@@ -2,10 +2,10 @@
 // prints the CUDA it lowers to and compiles it for sm_90a with NVRTC (no GPU needed), then runs
 // it on the GPU when one is present, else on the LLVM CPU backend when the install has it, and
 // checks every element against a C++ computation. Exit status 1 on a mismatch.
-#include "codegen/jit_kernel.h"
-#include "codegen/target.h"
+#include "base/error.h"
 #include "dsl/builder.h"
-#include "runtime/error.h"
+#include "jit/compiled_kernel.h"
+#include "jit/target.h"
 #include "runtime/memory.h"
 
 #include <cmath>

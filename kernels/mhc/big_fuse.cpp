@@ -1,10 +1,10 @@
 // Stage B, the "big fuse" (spec §3.2–3.4): split reduction, RMS scale, pre/post sigmoids,
 // Sinkhorn and the collapse to the layer input, optionally with the fused RMSNorm and the
 // first-layer broadcast.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/parts.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 #include <optional>

@@ -1,6 +1,6 @@
 #include "kernels/mhc/config.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <cmath>
 #include <fmt/format.h>

@@ -1,10 +1,10 @@
 // The single-pass small-T kernel of mhc_fused_post_pre (spec §3.7): the new residual, stored
 // as bf16, plus the next pre step's projection partials and square sums taken from the
 // unrounded fp32 values. Stage B (big_fuse) then runs on the stored residual.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/parts.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

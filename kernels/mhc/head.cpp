@@ -1,9 +1,9 @@
 // hc_head (spec §3.8), second kernel: after stage_a(rows = n) it sums the split partials,
 // computes pre = sigmoid(m·r·scale + base) + hc_eps and collapses one H tile per block.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/parts.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 #include "kernels/mhc/inputs.h"
 
+#include "base/error.h"
 #include "kernels/mhc/reference.h"
-#include "runtime/error.h"
 
 #include <cmath>
 #include <fmt/format.h>

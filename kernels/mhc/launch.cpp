@@ -1,8 +1,8 @@
 #include "kernels/mhc/launch.h"
 
-#include "codegen/jit_kernel.h"
+#include "base/error.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
 
 #include <array>
 #include <fmt/format.h>

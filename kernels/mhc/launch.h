@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
+#include "ir/ir.h"
 #include "runtime/tensor.h"
 
 #include <cuda.h>

@@ -1,10 +1,10 @@
 #include "kernels/mhc/ops.h"
 
+#include "base/error.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/launch.h"
 #include "kernels/mhc/registry.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
 
 #include <algorithm>
 #include <fmt/format.h>

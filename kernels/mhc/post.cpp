@@ -1,7 +1,7 @@
 // mhc_post (spec §3.6): X'[k] = post[k]·y + Σ_j comb[j,k]·X[j], one bf16 rounding.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

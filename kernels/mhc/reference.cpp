@@ -1,6 +1,6 @@
 #include "kernels/mhc/reference.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <algorithm>
 #include <bit>

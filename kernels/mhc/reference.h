@@ -24,8 +24,8 @@
  */
 #pragma once
 
+#include "base/float16.h"
 #include "kernels/mhc/config.h"
-#include "runtime/float16.h"
 
 #include <cstdint>
 #include <span>

@@ -1,8 +1,8 @@
 #include "kernels/mhc/register.h"
 
+#include "base/error.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/registry.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 /** \file
- * Registers the mHC kernels in the kernel registry (codegen/registry.h) for `tessera list` and
+ * Registers the mHC kernels in the kernel registry (jit/kernel_registry.h) for `tessera list` and
  * `tessera emit`. Each kernel of an op is one entry named "<op>.<kernel>" (e.g.
  * "mhc_pre.stage_a", "mhc_pre.big_fuse"); mhc_kernel_entries("mhc_pre") lists them in launch
  * order, so `tessera emit mhc_pre --param hidden=7168` can print every kernel of the op.
@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "codegen/registry.h"
+#include "jit/kernel_registry.h"
 
 #include <string>
 #include <vector>

@@ -1,8 +1,8 @@
 #include "kernels/mhc/registry.h"
 
+#include "base/error.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/ops.h"
-#include "runtime/error.h"
 
 #include <cstdlib>
 #include <fmt/format.h>

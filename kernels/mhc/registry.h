@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "dsl/ir.h"
+#include "ir/ir.h"
 #include "kernels/mhc/config.h"
 
 #include <cstdint>

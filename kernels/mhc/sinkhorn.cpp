@@ -1,8 +1,8 @@
 // Standalone Sinkhorn–Knopp on [T, n, n] (spec §3.9): one token per thread.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/parts.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

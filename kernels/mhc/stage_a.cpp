@@ -1,8 +1,8 @@
 // Stage A (spec §3.1): split-K projection `x · fnᵀ` and square sum, one block per (token, split).
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/parts.h"
-#include "runtime/error.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 #include "kernels/mhc/validate.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <cstdint>
 #include <fmt/format.h>

@@ -9,7 +9,7 @@ JitCache& JitCache::global() {
   return cache;
 }
 
-std::string JitCache::make_key(std::string_view source, const JitOptions& options) {
+std::string JitCache::make_key(std::string_view source, const OrcOptions& options) {
   std::string key = "llvm " LLVM_VERSION_STRING "|" + options.describe();
   if (options.host_features) {
     key += "|" + host_cpu().name + "|" + host_cpu().features;
@@ -19,10 +19,10 @@ std::string JitCache::make_key(std::string_view source, const JitOptions& option
   return key;
 }
 
-JitModule JitCache::get_or_compile(const std::string& key,
-                                   const std::function<JitModule()>& compile) {
-  std::promise<JitModule> promise;
-  std::shared_future<JitModule> future;
+OrcModule JitCache::get_or_compile(const std::string& key,
+                                   const std::function<OrcModule()>& compile) {
+  std::promise<OrcModule> promise;
+  std::shared_future<OrcModule> future;
   bool owner = false;
   {
     std::lock_guard lock(mutex_);

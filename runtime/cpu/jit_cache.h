@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "runtime/cpu/jit.h"
+#include "runtime/cpu/orc_jit.h"
 
 #include <cstdint>
 #include <functional>
@@ -27,11 +27,11 @@ public:
   static JitCache& global();
 
   /** The full key for `source` (IR text or any exact description of the code) under `options`. */
-  static std::string make_key(std::string_view source, const JitOptions& options);
+  static std::string make_key(std::string_view source, const OrcOptions& options);
 
   /** The module cached under `key`, or the result of `compile()` stored under it. If compile
    * throws, nothing is cached and the exception propagates (to every concurrent waiter). */
-  JitModule get_or_compile(const std::string& key, const std::function<JitModule()>& compile);
+  OrcModule get_or_compile(const std::string& key, const std::function<OrcModule()>& compile);
 
   /** Drops every entry (modules still referenced elsewhere stay alive). */
   void clear();
@@ -41,7 +41,7 @@ public:
 
 private:
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_future<JitModule>> entries_;
+  std::unordered_map<std::string, std::shared_future<OrcModule>> entries_;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
 };

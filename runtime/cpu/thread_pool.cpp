@@ -1,6 +1,6 @@
 #include "runtime/cpu/thread_pool.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,11 +1,11 @@
 // The CUDA emitter and the JIT facade without a GPU: emitted source shape, NVRTC compiles for
 // sm_80 and sm_90a, and ptxas' resource report (no local memory, no spills).
+#include "base/error.h"
 #include "codegen/cuda/cuda_emitter.h"
-#include "codegen/jit_kernel.h"
 #include "codegen/lower.h"
 #include "dsl/builder.h"
 #include "examples/kernels.h"
-#include "runtime/error.h"
+#include "jit/compiled_kernel.h"
 
 #include <catch2/catch.hpp>
 

@@ -2,8 +2,8 @@
 // Regenerate after an intended emitter change with
 //   TESSERA_UPDATE_GOLDEN=1 build/tests/codegen/codegen_cpu_tests "[golden]"
 // and review the diff of tests/codegen/golden/ like any other change.
-#include "codegen/jit_kernel.h"
 #include "examples/kernels.h"
+#include "jit/compiled_kernel.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

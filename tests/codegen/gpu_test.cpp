@@ -1,11 +1,11 @@
 // DSL kernels executed on a GPU and compared with CPU references: random inputs, NaN-poisoned
 // outputs (an element the kernel forgets to write fails), tails, several block counts, the
 // dynamic dim at 0, 1 and large values. Needs a CUDA device: without one every test FAILS.
-#include "codegen/jit_kernel.h"
+#include "base/float16.h"
 #include "dsl/builder.h"
 #include "examples/kernels.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/driver.h"
-#include "runtime/float16.h"
 #include "runtime/memory.h"
 
 #include <catch2/catch.hpp>

@@ -1,13 +1,13 @@
 // Each lowering pass on small hand-traced kernels: what it decides, and the user errors it
 // raises.
+#include "base/error.h"
 #include "codegen/infer_layouts.h"
 #include "codegen/insert_barriers.h"
 #include "codegen/lower.h"
 #include "codegen/plan_shared_memory.h"
 #include "codegen/vectorize_copies.h"
 #include "dsl/builder.h"
-#include "dsl/ir_printer.h"
-#include "runtime/error.h"
+#include "ir/printer.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
+#include "base/error.h"
 #include "dsl/builder.h"
-#include "dsl/ir_printer.h"
-#include "runtime/error.h"
+#include "ir/printer.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // One test per user error the verifier reports (Halide's test/error style): each builds a small
 // kernel with exactly one mistake and checks that the message names the kernel, the DSL source
 // line and the buffer or variable at fault. docs/dsl-errors.md lists the same errors.
+#include "base/error.h"
 #include "dsl/builder.h"
 #include "dsl/verifier.h"
-#include "runtime/error.h"
 
 #include <catch2/catch.hpp>
 #include <optional>

@@ -1,5 +1,5 @@
+#include "base/error.h"
 #include "runtime/cache.h"
-#include "runtime/error.h"
 #include "runtime/sha256.h"
 #include "test_util.h"
 

@@ -1,6 +1,6 @@
+#include "base/error.h"
 #include "runtime/compiler.h"
 #include "runtime/device.h"
-#include "runtime/error.h"
 #include "test_util.h"
 
 #include <catch2/catch.hpp>

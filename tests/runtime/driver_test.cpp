@@ -1,7 +1,7 @@
+#include "base/error.h"
+#include "runtime/compile_cuda.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
-#include "runtime/error.h"
-#include "runtime/jit.h"
 #include "test_util.h"
 
 #include <catch2/catch.hpp>

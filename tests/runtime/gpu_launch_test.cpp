@@ -1,7 +1,7 @@
 // GPU tests (label gpu): need a CUDA driver and device and FAIL without them.
-#include "runtime/error.h"
-#include "runtime/float16.h"
-#include "runtime/jit.h"
+#include "base/error.h"
+#include "base/float16.h"
+#include "runtime/compile_cuda.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -92,7 +92,7 @@ TEST_CASE("a bf16 kernel compiles, launches and matches the host reference", "[g
 
   auto program = compile_cuda(kBf16Source, {"bf16_axpby"}, auto_arch());
   CHECK(program->arch() == device_info(0).arch);
-  Kernel k = program->kernel("bf16_axpby");
+  DeviceFunction k = program->kernel("bf16_axpby");
   CHECK(k.resources().origin == "driver");
   CHECK(k.resources().registers > 0);
   CHECK(k.resources().local_bytes == 0);
@@ -133,7 +133,7 @@ extern "C" __global__ void big_smem(float* out, const float* in, int per_block) 
   DeviceBuffer din = DeviceBuffer::from_host(in);
   DeviceBuffer dout(n * sizeof(float));
   dout.fill_bytes(0xff);
-  Kernel k = compile_cuda(src, auto_arch())->kernel("big_smem");
+  DeviceFunction k = compile_cuda(src, auto_arch())->kernel("big_smem");
   LaunchConfig cfg;
   cfg.grid = Dim3(blocks);
   cfg.block = Dim3(256);
@@ -182,8 +182,8 @@ extern "C" __global__ void consumer(float* out, const float* a, int n) {
     ref[i] = v + 1.0f;
   }
   auto program = compile_cuda(src, auto_arch());
-  Kernel producer = program->kernel("producer");
-  Kernel consumer = program->kernel("consumer");
+  DeviceFunction producer = program->kernel("producer");
+  DeviceFunction consumer = program->kernel("consumer");
   DeviceBuffer din = DeviceBuffer::from_host(in);
   DeviceBuffer da(n * sizeof(float)), dout(n * sizeof(float));
   Stream stream;
@@ -217,7 +217,7 @@ extern "C" __global__ void cluster_ids(int* out) {
 }
 )";
   REQUIRE(device_info(0).cc_major >= 9);
-  Kernel k = compile_cuda(src, auto_arch())->kernel();
+  DeviceFunction k = compile_cuda(src, auto_arch())->kernel();
   const unsigned blocks = 16;
   DeviceBuffer dout(blocks * sizeof(int));
   dout.fill_bytes(0xff);
@@ -247,7 +247,7 @@ extern "C" __global__ void scale(float* y, const float* x, float a, int n) {
   DeviceBuffer dx = DeviceBuffer::from_host(x);
   DeviceBuffer dy(n * sizeof(float));
   dy.fill_bytes(0x7f);
-  Kernel k = compile_cuda(src, auto_arch())->kernel("scale");
+  DeviceFunction k = compile_cuda(src, auto_arch())->kernel("scale");
   LaunchConfig cfg;
   cfg.grid = Dim3(blocks_for(n, 128));
   cfg.block = Dim3(128);
@@ -290,7 +290,7 @@ TEST_CASE("compiled programs are cached and loaded modules reused", "[gpu]") {
   auto p2 = compile_cuda(src, auto_arch());
   CHECK(p1.get() == p2.get());
   CHECK(p1->module().get() == p2->module().get());
-  Kernel k = p1->kernel();
+  DeviceFunction k = p1->kernel();
   CHECK(k.params().empty());
   LaunchConfig cfg;
   k.launch(cfg);

@@ -1,4 +1,4 @@
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/launch_args.h"
 #include "runtime/memory.h"
 
@@ -10,7 +10,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Binds arguments the way Kernel::launch does, without a GPU.
+// Binds arguments the way DeviceFunction::launch does, without a GPU.
 template <class... Args> std::vector<ArgInfo> infos_of(const Args&... args) {
   std::vector<ArgInfo> infos(sizeof...(Args));
   std::vector<void*> slots(sizeof...(Args));

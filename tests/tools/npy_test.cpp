@@ -1,5 +1,5 @@
 // tools/npy: round trips and clear errors for unsupported dtypes, shapes and corrupt files.
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tools/npy.h"
 
 #include <catch2/catch.hpp>

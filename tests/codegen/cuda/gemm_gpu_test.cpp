@@ -3,11 +3,11 @@
 // vs not pipelined, bit for bit; and the mHC pre-norm pattern (examples/prenorm_gemm_kernel.h).
 // Random inputs, NaN-poisoned outputs, every element checked. Needs a CUDA device: without one
 // every test FAILS.
-#include "codegen/jit_kernel.h"
+#include "base/float16.h"
 #include "examples/gemm_kernel.h"
 #include "examples/prenorm_gemm_kernel.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/driver.h"
-#include "runtime/float16.h"
 #include "runtime/memory.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // The tensor-core prelude (codegen/cuda/prelude/tessera_mma.cuh) compiled through NVRTC for
 // sm_80 and sm_90a with every helper instantiated; no GPU needed. Kernels must not spill.
-#include "runtime/jit.h"
+#include "runtime/compile_cuda.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>

@@ -6,7 +6,7 @@
 #include "codegen/pipeline_loops.h"
 #include "codegen/vectorize_copies.h"
 #include "dsl/builder.h"
-#include "dsl/ir_visitor.h"
+#include "ir/visitor.h"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,9 +1,9 @@
 // DSL kernels run on the CPU backend against C++ references: random inputs, poisoned outputs,
 // every element checked; tail sizes and a single row included.
+#include "base/error.h"
+#include "base/float16.h"
 #include "codegen/llvm/cpu_kernel.h"
 #include "dsl/builder.h"
-#include "runtime/error.h"
-#include "runtime/float16.h"
 #include "runtime/tensor.h"
 
 #include <catch2/catch.hpp>

@@ -1,10 +1,10 @@
-// Bit-exactness of the IR bf16/f16 conversions against runtime/float16.h, and the accuracy of
+// Bit-exactness of the IR bf16/f16 conversions against base/float16.h, and the accuracy of
 // the inline math functions against double-precision libm. Each emitter is compiled inside a
 // loop, at O3 for the host, so the vectorised form is what gets tested.
+#include "base/float16.h"
 #include "codegen/llvm/emit_float.h"
-#include "runtime/cpu/jit_llvm.h"
 #include "runtime/cpu/llvm_compat.h"
-#include "runtime/float16.h"
+#include "runtime/cpu/orc_jit_llvm.h"
 
 #include <bit>
 #include <catch2/catch.hpp>
@@ -53,7 +53,7 @@ void add_map_function(llvm::Module& m, const char* name, llvm::Type* in_ty, llvm
 template <class In, class Out> using MapFn = void (*)(const In*, Out*, std::int64_t);
 
 struct Compiled {
-  cpu::JitModule module;
+  cpu::OrcModule module;
   MapFn<float, std::uint16_t> to_bf16, to_f16;
   MapFn<std::uint16_t, float> from_bf16, from_f16;
   MapFn<float, float> exp, log, tanh, sigmoid, exp2, log2;

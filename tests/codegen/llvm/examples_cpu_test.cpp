@@ -1,9 +1,9 @@
 // Every example kernel (examples/kernels.h, examples/gemm_kernel.h) runs on the CPU backend and
 // matches a higher-precision C++ reference: random inputs, poisoned outputs, tails and one row.
+#include "base/float16.h"
 #include "codegen/llvm/cpu_kernel.h"
 #include "examples/gemm_kernel.h"
 #include "examples/kernels.h"
-#include "runtime/float16.h"
 #include "runtime/tensor.h"
 
 #include <array>

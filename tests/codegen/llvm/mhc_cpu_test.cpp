@@ -1,13 +1,13 @@
 // The mHC kernels (kernels/mhc, DSL programs) run on the CPU backend against the C++ references
 // (kernels/mhc/reference.h), with the spec's input recipe and tolerances (docs/mhc-spec.md §7),
 // a tail hidden size and T = 1 included.
+#include "base/float16.h"
 #include "codegen/llvm/cpu_kernel.h"
 #include "kernels/mhc/config.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/reference.h"
 #include "kernels/mhc/validate.h"
-#include "runtime/float16.h"
 #include "runtime/tensor.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
+#include "base/error.h"
 #include "kernels/mhc/config.h"
-#include "runtime/error.h"
 
 #include <catch2/catch.hpp>
 #include <limits>

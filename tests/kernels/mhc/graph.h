@@ -2,8 +2,8 @@
 // points yet, so they are resolved here from the already-loaded libcuda (never linked).
 #pragma once
 
+#include "base/error.h"
 #include "runtime/driver.h"
-#include "runtime/error.h"
 
 #include <cuda.h>
 #include <dlfcn.h>

@@ -1,5 +1,5 @@
 // The mHC kernels trace into IR for every configuration the tests and benchmarks use.
-#include "dsl/ir_printer.h"
+#include "ir/printer.h"
 #include "kernels/mhc/kernels.h"
 
 #include <catch2/catch.hpp>

@@ -1,11 +1,11 @@
 // CPU tests of the mHC host API (no GPU): argument validation through every op, T = 0 launching
 // nothing, and every kernel configuration of the GPU tests and benchmarks compiling through
 // NVRTC for sm_90a and sm_80.
-#include "codegen/jit_kernel.h"
+#include "base/error.h"
+#include "jit/compiled_kernel.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/register.h"
 #include "kernels/mhc/registry.h"
-#include "runtime/error.h"
 #include "tests/kernels/mhc/configs.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // The mHC host API on host memory: the same DSL kernels through the CPU backend (LLVM), against
 // the fp64 references with the vLLM tolerances. Needs a build with TESSERA_ENABLE_LLVM.
-#include "codegen/target.h"
+#include "jit/target.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"

@@ -1,6 +1,6 @@
+#include "base/error.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/reference.h"
-#include "runtime/error.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
+#include "base/error.h"
 #include "runtime/cpu/thread_pool.h"
-#include "runtime/error.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>

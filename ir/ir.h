@@ -1,0 +1,533 @@
+/** \file
+ * The tile IR: small immutable node structs with make() factories, in the style of Halide's
+ * IR.h. Expressions (Expr) compute values; statements (Stmt) describe block-level work.
+ *
+ * Semantics are *block-level*: a kernel body runs once per thread block, and tile ops (Copy,
+ * Fill, Reduce, Gemm, Parallel) are collective over the block's threads (or over the threads of
+ * the enclosing ThreadRange). Only the fragment-partitioning pass decides which thread does
+ * what; until then fragments are whole logical tiles. The CPU backend consumes this form.
+ */
+#pragma once
+
+#include "base/dtype.h"
+
+#include <cstdint>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace tessera::ir {
+
+/** Where a DSL statement came from; kept on every statement so errors and emitted CUDA can
+ *  point at the user's line. */
+struct SourceLoc {
+  std::string file;
+  int line = 0;
+
+  static SourceLoc from(const std::source_location& loc);
+  /** "file.cpp:42" with the directory stripped, or "<unknown>". */
+  std::string str() const;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Node kinds and handles
+// ---------------------------------------------------------------------------------------------
+
+enum class ExprKind : std::uint8_t {
+  IntImm,
+  FloatImm,
+  Var,
+  Binary,
+  Unary,
+  Select,
+  Cast,
+  Call,
+  Load,
+};
+
+enum class StmtKind : std::uint8_t {
+  Block,
+  Allocate,
+  For,
+  Parallel,
+  IfThenElse,
+  Store,
+  Copy,
+  Fill,
+  Reduce,
+  Gemm,
+  Atomic,
+  ThreadRange,
+  Barrier,
+  PdlWait,
+  PdlTrigger,
+};
+
+struct ExprNode {
+  ExprKind kind;
+  DType type;
+  ExprNode(ExprKind k, DType t) : kind(k), type(t) {}
+  virtual ~ExprNode() = default;
+};
+
+struct StmtNode {
+  StmtKind kind;
+  SourceLoc loc;
+  StmtNode(StmtKind k, SourceLoc l) : kind(k), loc(std::move(l)) {}
+  virtual ~StmtNode() = default;
+};
+
+/** Handle to an immutable expression node (null when default-constructed). */
+class Expr {
+public:
+  Expr() = default;
+  explicit Expr(std::shared_ptr<const ExprNode> node) : node_(std::move(node)) {}
+  /** Integer literals become i32 immediates, floating literals f32 immediates. */
+  Expr(int value);          // NOLINT(google-explicit-constructor): literals in DSL code
+  Expr(std::int64_t value); // NOLINT(google-explicit-constructor)
+  Expr(float value);        // NOLINT(google-explicit-constructor)
+  Expr(double value);       // NOLINT(google-explicit-constructor)
+
+  bool defined() const { return node_ != nullptr; }
+  const ExprNode* get() const { return node_.get(); }
+  const ExprNode* operator->() const { return node_.get(); }
+  DType type() const { return node_->type; }
+  ExprKind kind() const { return node_->kind; }
+  /** The node as T if its kind matches, else nullptr. */
+  template <typename T> const T* as() const {
+    return node_ && node_->kind == T::kKind ? static_cast<const T*>(node_.get()) : nullptr;
+  }
+  /** Identity (pointer) comparison, used as a map key; structural equality is ir::equal(). */
+  bool same_as(const Expr& other) const { return node_ == other.node_; }
+
+private:
+  std::shared_ptr<const ExprNode> node_;
+};
+
+/** Handle to an immutable statement node. */
+class Stmt {
+public:
+  Stmt() = default;
+  explicit Stmt(std::shared_ptr<const StmtNode> node) : node_(std::move(node)) {}
+  bool defined() const { return node_ != nullptr; }
+  const StmtNode* get() const { return node_.get(); }
+  const StmtNode* operator->() const { return node_.get(); }
+  StmtKind kind() const { return node_->kind; }
+  template <typename T> const T* as() const {
+    return node_ && node_->kind == T::kKind ? static_cast<const T*>(node_.get()) : nullptr;
+  }
+  bool same_as(const Stmt& other) const { return node_ == other.node_; }
+
+private:
+  std::shared_ptr<const StmtNode> node_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Buffers
+// ---------------------------------------------------------------------------------------------
+
+/** Memory scope of a buffer. */
+enum class Scope : std::uint8_t {
+  global,   ///< a kernel tensor parameter in device memory
+  shared,   ///< a tile in the block's shared memory
+  fragment, ///< a logical tile distributed over the block's threads (registers)
+  local,    ///< per-thread registers (every thread has its own copy)
+};
+
+const char* scope_name(Scope s);
+
+/** A named, typed, shaped piece of memory. Identity is the node pointer. */
+struct BufferNode {
+  std::string name;
+  DType dtype;
+  std::vector<Expr> shape; ///< constant extents, or dynamic dims for global tensors
+  Scope scope;
+  int param_index = -1;  ///< position among kernel parameters (global tensors only)
+  bool writable = false; ///< outputs and every non-global buffer
+  SourceLoc loc;         ///< where it was declared
+};
+
+/** Shared handle to a BufferNode. */
+using Buffer = std::shared_ptr<const BufferNode>;
+
+/** The extent of dimension `d` if it is a compile-time constant, else -1. */
+std::int64_t const_extent(const Buffer& b, int d);
+/** Number of elements when every extent is constant, else -1. */
+std::int64_t const_numel(const Buffer& b);
+
+// ---------------------------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------------------------
+
+struct IntImm : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::IntImm;
+  std::int64_t value;
+  IntImm(DType t, std::int64_t v) : ExprNode(kKind, t), value(v) {}
+  static Expr make(DType t, std::int64_t v);
+};
+
+struct FloatImm : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::FloatImm;
+  double value;
+  FloatImm(DType t, double v) : ExprNode(kKind, t), value(v) {}
+  static Expr make(DType t, double v);
+};
+
+/** What a variable stands for. */
+enum class VarKind : std::uint8_t {
+  loop,       ///< a For/Parallel loop variable
+  dim,        ///< a dynamic dimension bound at launch from tensor shapes
+  scalar,     ///< a scalar kernel parameter
+  block_idx,  ///< blockIdx.{x,y,z} (axis in `axis`)
+  thread_idx, ///< threadIdx.x (blocks are 1-D)
+};
+
+struct Var : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Var;
+  std::string name;
+  VarKind var_kind;
+  int axis = 0; ///< block_idx axis; scalar/dim parameter position
+  Var(DType t, std::string n, VarKind k, int a)
+      : ExprNode(kKind, t), name(std::move(n)), var_kind(k), axis(a) {}
+  static Expr make(DType t, std::string name, VarKind kind, int axis = 0);
+};
+
+enum class BinaryOp : std::uint8_t {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod,
+  Min,
+  Max,
+  EQ,
+  NE,
+  LT,
+  LE,
+  GT,
+  GE,
+  And,
+  Or,
+};
+const char* binary_op_name(BinaryOp op);
+bool is_comparison(BinaryOp op);
+
+struct Binary : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Binary;
+  BinaryOp op;
+  Expr a, b;
+  Binary(DType t, BinaryOp o, Expr x, Expr y)
+      : ExprNode(kKind, t), op(o), a(std::move(x)), b(std::move(y)) {}
+  /** Operands must already have equal types (the front end inserts casts). */
+  static Expr make(BinaryOp op, Expr a, Expr b);
+};
+
+enum class UnaryOp : std::uint8_t { Neg, Not };
+
+struct Unary : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Unary;
+  UnaryOp op;
+  Expr a;
+  Unary(DType t, UnaryOp o, Expr x) : ExprNode(kKind, t), op(o), a(std::move(x)) {}
+  static Expr make(UnaryOp op, Expr a);
+};
+
+struct Select : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Select;
+  Expr cond, true_value, false_value;
+  Select(DType t, Expr c, Expr tv, Expr fv)
+      : ExprNode(kKind, t), cond(std::move(c)), true_value(std::move(tv)),
+        false_value(std::move(fv)) {}
+  static Expr make(Expr cond, Expr true_value, Expr false_value);
+};
+
+struct Cast : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Cast;
+  Expr value;
+  Cast(DType t, Expr v) : ExprNode(kKind, t), value(std::move(v)) {}
+  /** Float→bf16/f16 casts round to nearest even; float→int truncates toward zero. */
+  static Expr make(DType t, Expr v);
+};
+
+/** Built-in functions. Math functions take and return the float type of their argument;
+ *  warp functions are collective over the 32 lanes of a warp. */
+enum class CallOp : std::uint8_t {
+  exp,
+  exp2,
+  log,
+  log2,
+  sqrt,
+  rsqrt,
+  sigmoid,
+  tanh,
+  abs,
+  floor,
+  ceil,
+  fma,
+  warp_sum, ///< (value, width): butterfly all-reduce over `width` lanes (power of two ≤ 32)
+  warp_max, ///< (value, width)
+  shfl_xor, ///< (value, lane_mask)
+  shfl_idx, ///< (value, src_lane)
+};
+const char* call_op_name(CallOp op);
+
+struct Call : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Call;
+  CallOp op;
+  std::vector<Expr> args;
+  Call(DType t, CallOp o, std::vector<Expr> a) : ExprNode(kKind, t), op(o), args(std::move(a)) {}
+  static Expr make(CallOp op, std::vector<Expr> args);
+};
+
+/** Reads one element of a buffer. Indices are i32 (global addressing is widened by backends). */
+struct Load : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Load;
+  Buffer buffer;
+  std::vector<Expr> indices;
+  Load(DType t, Buffer b, std::vector<Expr> i)
+      : ExprNode(kKind, t), buffer(std::move(b)), indices(std::move(i)) {}
+  static Expr make(Buffer buffer, std::vector<Expr> indices);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Regions: rectangular pieces of buffers, the operands of tile ops
+// ---------------------------------------------------------------------------------------------
+
+/** One dimension of a region: [start, start + extent). A squeezed dimension (written `x[i]`)
+ *  has extent 1 and does not count towards the region's shape. */
+struct Range {
+  Expr start;
+  std::int64_t extent = 1;
+  bool squeezed = false;
+};
+
+/** A rectangular region of a buffer. Whole-buffer regions have every start 0. */
+struct Region {
+  Buffer buffer;
+  std::vector<Range> ranges; ///< one per buffer dimension
+
+  /** The whole buffer (its extents must be constant). */
+  static Region whole(const Buffer& b);
+  /** Extents of the non-squeezed dimensions, outermost first. */
+  std::vector<std::int64_t> shape() const;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+// ---------------------------------------------------------------------------------------------
+
+struct Block : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Block;
+  std::vector<Stmt> stmts;
+  Block(SourceLoc l, std::vector<Stmt> s) : StmtNode(kKind, std::move(l)), stmts(std::move(s)) {}
+  static Stmt make(std::vector<Stmt> stmts, SourceLoc loc = {});
+};
+
+/** Declares a shared/fragment/local buffer; it is live until the end of the enclosing Block. */
+struct Allocate : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Allocate;
+  Buffer buffer;
+  Allocate(SourceLoc l, Buffer b) : StmtNode(kKind, std::move(l)), buffer(std::move(b)) {}
+  static Stmt make(Buffer buffer, SourceLoc loc);
+};
+
+enum class ForKind : std::uint8_t {
+  serial,    ///< an ordinary loop
+  unrolled,  ///< fully unrolled by the backend (extent must be constant)
+  pipelined, ///< copies into shared memory are issued `stages - 1` iterations ahead
+};
+const char* for_kind_name(ForKind k);
+
+/** A loop run by every participating thread (the body may contain collective tile ops). */
+struct For : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::For;
+  Expr var; ///< a Var of kind loop
+  Expr min, extent;
+  ForKind for_kind;
+  int stages = 1; ///< pipelined loops only
+  Stmt body;
+  For(SourceLoc l, Expr v, Expr mn, Expr ext, ForKind k, int s, Stmt b)
+      : StmtNode(kKind, std::move(l)), var(std::move(v)), min(std::move(mn)),
+        extent(std::move(ext)), for_kind(k), stages(s), body(std::move(b)) {}
+  static Stmt make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body, SourceLoc loc,
+                   int stages = 1);
+};
+
+/** An elementwise loop nest over a constant index space, split across the participating
+ *  threads by the partitioning pass. Iterations are independent: the body may read and write
+ *  fragments and local buffers, and read anything, but contains no collective op. */
+struct Parallel : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Parallel;
+  std::vector<Expr> vars;            ///< loop Vars, outermost first
+  std::vector<std::int64_t> extents; ///< constant extents
+  Stmt body;
+  Parallel(SourceLoc l, std::vector<Expr> v, std::vector<std::int64_t> e, Stmt b)
+      : StmtNode(kKind, std::move(l)), vars(std::move(v)), extents(std::move(e)),
+        body(std::move(b)) {}
+  static Stmt make(std::vector<Expr> vars, std::vector<std::int64_t> extents, Stmt body,
+                   SourceLoc loc);
+};
+
+struct IfThenElse : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::IfThenElse;
+  Expr cond;
+  Stmt then_case, else_case; ///< else_case may be undefined
+  IfThenElse(SourceLoc l, Expr c, Stmt t, Stmt e)
+      : StmtNode(kKind, std::move(l)), cond(std::move(c)), then_case(std::move(t)),
+        else_case(std::move(e)) {}
+  static Stmt make(Expr cond, Stmt then_case, Stmt else_case, SourceLoc loc);
+};
+
+/** Writes one element. In block-level semantics every participating thread performs the store;
+ *  inside a Parallel it is the element's owner that does. */
+struct Store : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Store;
+  Buffer buffer;
+  std::vector<Expr> indices;
+  Expr value;
+  Store(SourceLoc l, Buffer b, std::vector<Expr> i, Expr v)
+      : StmtNode(kKind, std::move(l)), buffer(std::move(b)), indices(std::move(i)),
+        value(std::move(v)) {}
+  static Stmt make(Buffer buffer, std::vector<Expr> indices, Expr value, SourceLoc loc);
+};
+
+/** Collective tile copy with element type conversion. Shapes of the non-squeezed dims must
+ *  match. Global regions are clipped to the tensor's bounds: out-of-range source elements read
+ *  as zero and out-of-range destination elements are not written (tails are safe). */
+struct Copy : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Copy;
+  Region src, dst;
+  Copy(SourceLoc l, Region s, Region d)
+      : StmtNode(kKind, std::move(l)), src(std::move(s)), dst(std::move(d)) {}
+  static Stmt make(Region src, Region dst, SourceLoc loc);
+};
+
+/** Collective fill of a whole shared/fragment/local buffer. */
+struct Fill : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Fill;
+  Buffer buffer;
+  Expr value;
+  Fill(SourceLoc l, Buffer b, Expr v)
+      : StmtNode(kKind, std::move(l)), buffer(std::move(b)), value(std::move(v)) {}
+  static Stmt make(Buffer buffer, Expr value, SourceLoc loc);
+};
+
+enum class ReduceOp : std::uint8_t { sum, max, min, absmax };
+const char* reduce_op_name(ReduceOp op);
+
+/** Collective reduction of `src` along `axis` into `dst`, whose shape is src's without that
+ *  axis. With `clear` the result replaces dst, otherwise it is combined with dst's contents. */
+struct Reduce : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Reduce;
+  ReduceOp op;
+  Buffer src, dst;
+  int axis;
+  bool clear;
+  Reduce(SourceLoc l, ReduceOp o, Buffer s, Buffer d, int a, bool c)
+      : StmtNode(kKind, std::move(l)), op(o), src(std::move(s)), dst(std::move(d)), axis(a),
+        clear(c) {}
+  static Stmt make(ReduceOp op, Buffer src, Buffer dst, int axis, bool clear, SourceLoc loc);
+};
+
+/** Collective matrix product on tiles: C (+)= op(A) · op(B), op = transpose when asked.
+ *  A is M×K (K×M transposed), B is K×N (N×K transposed), C is an M×N f32 fragment.
+ *  bf16/f16 operands use tensor cores with f32 accumulation; f32 operands use TF32 tensor cores
+ *  (operands rounded to TF32, to nearest) unless `precision` says full fp32. */
+enum class GemmPrecision : std::uint8_t { tf32, fp32 };
+struct Gemm : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Gemm;
+  Buffer a, b, c;
+  bool trans_a, trans_b, clear;
+  GemmPrecision precision;
+  Gemm(SourceLoc l, Buffer a_, Buffer b_, Buffer c_, bool ta, bool tb, bool cl, GemmPrecision p)
+      : StmtNode(kKind, std::move(l)), a(std::move(a_)), b(std::move(b_)), c(std::move(c_)),
+        trans_a(ta), trans_b(tb), clear(cl), precision(p) {}
+  static Stmt make(Buffer a, Buffer b, Buffer c, bool trans_a, bool trans_b, bool clear,
+                   GemmPrecision precision, SourceLoc loc);
+};
+
+enum class AtomicOp : std::uint8_t { add, max };
+
+/** Atomic read-modify-write of one element of a global or shared buffer, by every thread that
+ *  executes it (use inside a ThreadRange or IfThenElse to pick the threads). */
+struct Atomic : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Atomic;
+  AtomicOp op;
+  Buffer buffer;
+  std::vector<Expr> indices;
+  Expr value;
+  Atomic(SourceLoc l, AtomicOp o, Buffer b, std::vector<Expr> i, Expr v)
+      : StmtNode(kKind, std::move(l)), op(o), buffer(std::move(b)), indices(std::move(i)),
+        value(std::move(v)) {}
+  static Stmt make(AtomicOp op, Buffer buffer, std::vector<Expr> indices, Expr value,
+                   SourceLoc loc);
+};
+
+/** Threads [begin, end) of the block run `body`; the rest skip it. Collective ops inside are
+ *  collective over those threads only, and thread_idx inside still counts from 0 of the block.
+ *  begin and end must be multiples of 32 unless the body has no collective op or barrier. */
+struct ThreadRange : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::ThreadRange;
+  int begin, end;
+  Stmt body;
+  ThreadRange(SourceLoc l, int b, int e, Stmt s)
+      : StmtNode(kKind, std::move(l)), begin(b), end(e), body(std::move(s)) {}
+  static Stmt make(int begin, int end, Stmt body, SourceLoc loc);
+};
+
+/** __syncthreads(): every thread of the block must reach it. */
+struct Barrier : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Barrier;
+  explicit Barrier(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
+  static Stmt make(SourceLoc loc);
+};
+
+/** Programmatic dependent launch: wait for the preceding kernel's memory to be visible. */
+struct PdlWait : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::PdlWait;
+  explicit PdlWait(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
+  static Stmt make(SourceLoc loc);
+};
+
+/** Programmatic dependent launch: allow the next kernel in the stream to start launching. */
+struct PdlTrigger : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::PdlTrigger;
+  explicit PdlTrigger(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
+  static Stmt make(SourceLoc loc);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+// ---------------------------------------------------------------------------------------------
+
+/** A kernel parameter, in declaration order. Tensors are passed as device pointers; dynamic
+ *  dims are extra i32 scalar parameters appended after the declared ones. */
+struct Param {
+  enum class Kind : std::uint8_t { tensor, scalar };
+  Kind kind;
+  std::string name;
+  DType dtype;
+  Buffer buffer; ///< tensor parameters
+  Expr var;      ///< scalar parameters (a Var of kind scalar)
+};
+
+/** A dynamic dimension: a symbolic extent bound at launch from tensor shapes. */
+struct DynamicDim {
+  std::string name;
+  Expr var; ///< Var of kind dim, type i32
+};
+
+/** A complete traced kernel: what the front end builds and every pass consumes. */
+struct Kernel {
+  std::string name;
+  std::vector<Param> params;
+  std::vector<DynamicDim> dims;
+  std::vector<Expr> grid;   ///< 1 to 3 extents (may use dims and scalars)
+  int threads = 128;        ///< threads per block, a multiple of 32
+  std::vector<int> cluster; ///< empty, or 1 to 3 cluster dims
+  Stmt body;
+  SourceLoc loc;
+};
+
+} // namespace tessera::ir

@@ -1,0 +1,236 @@
+#include "ir/util.h"
+
+#include "ir/visitor.h"
+
+#include <numeric>
+
+namespace tessera::ir {
+
+namespace {
+
+class LoadFinder : public IRVisitor {
+public:
+  explicit LoadFinder(const std::function<void(const Load*)>& fn) : fn_(fn) {}
+  using IRVisitor::visit;
+
+protected:
+  void visit_load(const Load* op) override {
+    fn_(op);
+    IRVisitor::visit_load(op);
+  }
+
+private:
+  const std::function<void(const Load*)>& fn_;
+};
+
+class AccessFinder : public IRVisitor {
+public:
+  using Fn = std::function<void(const Buffer&, const std::vector<Expr>&, bool)>;
+  explicit AccessFinder(const Fn& fn) : fn_(fn) {}
+  using IRVisitor::visit;
+
+protected:
+  void visit_load(const Load* op) override {
+    fn_(op->buffer, op->indices, false);
+    IRVisitor::visit_load(op);
+  }
+  void visit_store(const Store* op) override {
+    fn_(op->buffer, op->indices, true);
+    IRVisitor::visit_store(op);
+  }
+
+private:
+  const Fn& fn_;
+};
+
+class BufferReplacer : public IRMutator {
+public:
+  BufferReplacer(Buffer from, Buffer to) : from_(std::move(from)), to_(std::move(to)) {}
+
+protected:
+  Expr mutate_load(const Load* op, const Expr& e) override {
+    Expr m = IRMutator::mutate_load(op, e);
+    const Load* l = m.as<Load>();
+    if (l->buffer == from_) {
+      return Load::make(to_, l->indices);
+    }
+    return m;
+  }
+
+private:
+  Buffer from_, to_;
+};
+
+} // namespace
+
+void for_each_load(const Expr& e, const std::function<void(const Load*)>& fn) {
+  LoadFinder f(fn);
+  f.visit(e);
+}
+
+void for_each_own_load(const Stmt& s, const std::function<void(const Load*)>& fn) {
+  auto region = [&](const Region& r) {
+    for (const Range& range : r.ranges) {
+      for_each_load(range.start, fn);
+    }
+  };
+  switch (s.kind()) {
+  case StmtKind::For:
+    for_each_load(s.as<For>()->min, fn);
+    for_each_load(s.as<For>()->extent, fn);
+    return;
+  case StmtKind::IfThenElse:
+    for_each_load(s.as<IfThenElse>()->cond, fn);
+    return;
+  case StmtKind::Store: {
+    const Store* op = s.as<Store>();
+    for (const Expr& i : op->indices) {
+      for_each_load(i, fn);
+    }
+    for_each_load(op->value, fn);
+    return;
+  }
+  case StmtKind::Atomic: {
+    const Atomic* op = s.as<Atomic>();
+    for (const Expr& i : op->indices) {
+      for_each_load(i, fn);
+    }
+    for_each_load(op->value, fn);
+    return;
+  }
+  case StmtKind::Fill:
+    for_each_load(s.as<Fill>()->value, fn);
+    return;
+  case StmtKind::Copy:
+    region(s.as<Copy>()->src);
+    region(s.as<Copy>()->dst);
+    return;
+  default:
+    return;
+  }
+}
+
+void for_each_access(const Stmt& s,
+                     const std::function<void(const Buffer&, const std::vector<Expr>&, bool)>& fn) {
+  AccessFinder f(fn);
+  f.visit(s);
+}
+
+Expr replace_buffer(const Expr& e, const Buffer& from, const Buffer& to) {
+  BufferReplacer r(from, to);
+  return r.mutate(e);
+}
+
+Stmt replace_buffer(const Stmt& s, const Buffer& from, const Buffer& to) {
+  BufferReplacer r(from, to);
+  return r.mutate(s);
+}
+
+Stmt replace_buffer_own(const Stmt& s, const Buffer& from, const Buffer& to) {
+  auto rep = [&](const Expr& e) { return replace_buffer(e, from, to); };
+  auto region = [&](Region r) {
+    for (Range& range : r.ranges) {
+      range.start = rep(range.start);
+    }
+    return r;
+  };
+  switch (s.kind()) {
+  case StmtKind::For: {
+    const For* op = s.as<For>();
+    return For::make(op->var, rep(op->min), rep(op->extent), op->for_kind, op->body, op->loc,
+                     op->stages);
+  }
+  case StmtKind::IfThenElse: {
+    const IfThenElse* op = s.as<IfThenElse>();
+    return IfThenElse::make(rep(op->cond), op->then_case, op->else_case, op->loc);
+  }
+  case StmtKind::Copy: {
+    const Copy* op = s.as<Copy>();
+    return Copy::make(region(op->src), region(op->dst), op->loc);
+  }
+  default:
+    return replace_buffer(s, from, to); // leaf statements: own expressions are everything
+  }
+}
+
+std::optional<std::int64_t> const_int(const Expr& e) {
+  if (!e.defined()) {
+    return std::nullopt;
+  }
+  if (const IntImm* imm = e.as<IntImm>()) {
+    return imm->value;
+  }
+  if (const Cast* c = e.as<Cast>(); c && is_integer(c->type) && is_integer(c->value.type())) {
+    return const_int(c->value);
+  }
+  if (const Binary* b = e.as<Binary>()) {
+    auto x = const_int(b->a), y = const_int(b->b);
+    if (!x || !y) {
+      return std::nullopt;
+    }
+    switch (b->op) {
+    case BinaryOp::Add:
+      return *x + *y;
+    case BinaryOp::Sub:
+      return *x - *y;
+    case BinaryOp::Mul:
+      return *x * *y;
+    case BinaryOp::Div:
+      return *y ? std::optional<std::int64_t>(*x / *y) : std::nullopt;
+    case BinaryOp::Mod:
+      return *y ? std::optional<std::int64_t>(*x % *y) : std::nullopt;
+    case BinaryOp::Min:
+      return std::min(*x, *y);
+    case BinaryOp::Max:
+      return std::max(*x, *y);
+    default:
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::int64_t known_multiple(const Expr& e) {
+  constexpr std::int64_t kCap = std::int64_t(1) << 20;
+  if (auto c = const_int(e)) {
+    if (*c == 0) {
+      return kCap;
+    }
+    std::int64_t v = *c < 0 ? -*c : *c;
+    return std::min<std::int64_t>(v & -v, kCap);
+  }
+  if (const Cast* c = e.as<Cast>(); c && is_integer(c->type) && is_integer(c->value.type())) {
+    return known_multiple(c->value);
+  }
+  if (const Binary* b = e.as<Binary>()) {
+    switch (b->op) {
+    case BinaryOp::Add:
+    case BinaryOp::Sub:
+      return std::min(known_multiple(b->a), known_multiple(b->b));
+    case BinaryOp::Mul:
+      return std::min(known_multiple(b->a) * known_multiple(b->b), kCap);
+    default:
+      return 1;
+    }
+  }
+  return 1;
+}
+
+bool same_var(const Expr& a, const Expr& b) {
+  if (a.same_as(b)) {
+    return true;
+  }
+  const Var* x = a.as<Var>();
+  const Var* y = b.as<Var>();
+  return x && y && x->name == y->name && x->var_kind == y->var_kind;
+}
+
+std::vector<std::int64_t> const_shape(const Buffer& b) {
+  std::vector<std::int64_t> s;
+  for (std::size_t d = 0; d < b->shape.size(); ++d) {
+    s.push_back(const_extent(b, static_cast<int>(d)));
+  }
+  return s;
+}
+
+} // namespace tessera::ir

@@ -1,0 +1,278 @@
+#include "jit/compiled_kernel.h"
+
+#include "base/error.h"
+#include "codegen/cuda/cuda_emitter.h"
+#include "ir/printer.h"
+#include "runtime/compile_cuda.h"
+
+#ifdef TESSERA_HAS_CPU_BACKEND
+#include "codegen/llvm/cpu_kernel.h"
+#endif
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+namespace tessera {
+
+namespace internal {
+struct CompiledKernelState {
+  Target target = Target::cuda;
+  ir::Kernel kernel;
+  std::string name;
+  std::shared_ptr<const Program> program;
+  CompileTimings timings;
+  std::vector<codegen::PassRecord> passes;
+  std::int64_t shared_bytes = 0;
+  LaunchPlan plan;
+  int device = 0;
+  std::once_flag loaded;
+  DeviceFunction function; ///< loaded on first launch
+#ifdef TESSERA_HAS_CPU_BACKEND
+  cpu::CpuKernel cpu; ///< the cpu target's code
+#endif
+};
+} // namespace internal
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void dump(const std::string& dir, const internal::CompiledKernelState& s) {
+  std::filesystem::create_directories(dir);
+  const std::string base = (std::filesystem::path(dir) / s.name).string();
+  std::ofstream(base + ".ir") << ir::to_string(s.kernel);
+  std::ofstream passes(base + ".passes.txt");
+  for (const codegen::PassRecord& r : s.passes) {
+    passes << "// ---- IR after " << r.pass << "\n" << r.ir << "\n";
+  }
+  std::ofstream(base + ".cu") << s.program->cuda_source();
+  std::ofstream(base + ".ptx") << s.program->ptx();
+}
+
+const internal::CompiledKernelState&
+checked(const std::shared_ptr<internal::CompiledKernelState>& s) {
+  if (!s) {
+    throw UserError("CompiledKernel: empty handle (use Runtime::compile)");
+  }
+  return *s;
+}
+
+// The state of a cuda-target kernel, for what only NVRTC produces.
+const internal::CompiledKernelState&
+checked_cuda(const std::shared_ptr<internal::CompiledKernelState>& s, const char* what) {
+  const internal::CompiledKernelState& c = checked(s);
+  if (c.target != Target::cuda) {
+    throw UserError(fmt::format("CompiledKernel '{}': {} exists only for the cuda target, the "
+                                "kernel was compiled for cpu (Runtime::emit gives its CUDA source)",
+                                c.name, what));
+  }
+  return c;
+}
+
+// The target compile() uses: an explicit CUDA arch means cuda.
+Target choose_target(const JitOptions& options) {
+  if (options.target == Target::automatic && options.arch != "auto") {
+    return Target::cuda;
+  }
+  const Target t = resolve_target(options.target);
+  if (t == Target::cpu && options.arch != "auto") {
+    throw UserError(fmt::format("JitOptions: arch '{}' is a CUDA arch, but the target is cpu "
+                                "(leave arch as \"auto\")",
+                                options.arch));
+  }
+  return t;
+}
+
+#ifdef TESSERA_HAS_CPU_BACKEND
+void compile_cpu(internal::CompiledKernelState& s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  s.cpu = cpu::compile_cpu_kernel(s.kernel);
+  s.timings.obtain_ms = since(t0);
+  s.timings.passes_ms = s.cpu.timings().lower_ms;
+  s.timings.llvm_ms = s.cpu.timings().jit.total_ms;
+  s.timings.from_cache = s.cpu.timings().cache_hit;
+}
+
+// KernelArg -> CpuArg: the scalar as the C++ type of its dtype, tensors checked for host memory
+// here so the message names the target.
+cpu::CpuArg to_cpu_arg(const internal::CompiledKernelState& s, std::size_t i, const KernelArg& a) {
+  if (a.kind == KernelArg::Kind::tensor) {
+    if (a.tensor->memory() != MemoryKind::host) {
+      const std::string param = i < s.kernel.params.size() ? s.kernel.params[i].name : "?";
+      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in host memory (the kernel "
+                                  "was compiled for the cpu target), got {}",
+                                  s.name, param, a.tensor->describe()));
+    }
+    return cpu::CpuArg(*a.tensor);
+  }
+  switch (a.dtype) {
+  case DType::f32:
+    return cpu::CpuArg(static_cast<float>(a.f));
+  case DType::f64:
+    return cpu::CpuArg(a.f);
+  case DType::boolean:
+    return cpu::CpuArg(a.i != 0);
+  case DType::i64:
+    return cpu::CpuArg(static_cast<std::int64_t>(a.i));
+  case DType::u32:
+    return cpu::CpuArg(static_cast<std::uint32_t>(a.i));
+  case DType::i8:
+    return cpu::CpuArg(static_cast<std::int8_t>(a.i));
+  case DType::u8:
+    return cpu::CpuArg(static_cast<std::uint8_t>(a.i));
+  default:
+    return cpu::CpuArg(static_cast<std::int32_t>(a.i));
+  }
+}
+#endif
+
+void launch_cpu(const internal::CompiledKernelState& s, std::span<const KernelArg> args) {
+#ifdef TESSERA_HAS_CPU_BACKEND
+  std::vector<cpu::CpuArg> list;
+  list.reserve(args.size());
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    list.push_back(to_cpu_arg(s, i, args[i]));
+  }
+  s.cpu.launch_args(list);
+#else
+  throw InternalError(fmt::format("kernel '{}': cpu target without the CPU backend", s.name));
+#endif
+}
+
+} // namespace
+
+CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& options) {
+  auto state = std::make_shared<internal::CompiledKernelState>();
+  state->target = choose_target(options);
+  state->kernel = kernel;
+  state->name = kernel.name;
+  state->device = options.device;
+  if (state->target == Target::cpu) {
+    state->plan = LaunchPlan(kernel, 0);
+#ifdef TESSERA_HAS_CPU_BACKEND
+    compile_cpu(*state);
+#endif
+    CompiledKernel ck;
+    ck.state_ = std::move(state);
+    return ck;
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  codegen::LoweredKernel lk = codegen::lower(kernel, options.lower, &state->passes);
+  state->timings.passes_ms = since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  const std::string source = codegen::emit_cuda(lk);
+  state->timings.emit_ms = since(t0);
+  state->shared_bytes = lk.smem.total_bytes;
+  state->plan = LaunchPlan(kernel, lk.smem.total_bytes);
+
+  CompileOptions co;
+  co.arch = options.arch;
+  co.device = options.device;
+  co.fast_math = options.fast_math;
+  co.lineinfo = options.lineinfo;
+  co.headers = codegen::prelude_headers();
+  co.program_name = kernel.name + ".cu";
+  if (options.fast_math) {
+    co.defines.push_back("TESSERA_FAST_MATH");
+  }
+  t0 = std::chrono::steady_clock::now();
+  state->program = compile_cuda(source, {kernel.name}, co);
+  state->timings.obtain_ms = since(t0);
+  state->timings.nvrtc_ms = state->program->compile_ms();
+  state->timings.from_cache = state->program->origin() == ProgramOrigin::disk_cache ||
+                              state->timings.obtain_ms < 0.5 * state->timings.nvrtc_ms;
+
+  if (const char* dir = std::getenv("TESSERA_DUMP_DIR"); dir != nullptr && *dir != '\0') {
+    dump(dir, *state);
+  }
+  CompiledKernel ck;
+  ck.state_ = std::move(state);
+  return ck;
+}
+
+CompiledKernel Runtime::compile(const ir::Kernel& kernel, Target target) {
+  JitOptions o;
+  o.target = target;
+  return compile(kernel, o);
+}
+
+CompiledKernel Runtime::compile_for(const ir::Kernel& kernel, const std::string& arch) {
+  JitOptions o;
+  o.target = Target::cuda;
+  o.arch = arch;
+  return compile(kernel, o);
+}
+
+std::string Runtime::emit(const ir::Kernel& kernel, const codegen::LowerOptions& options) {
+  return codegen::emit_cuda(codegen::lower(kernel, options));
+}
+
+const std::string& CompiledKernel::name() const {
+  return checked(state_).name;
+}
+Target CompiledKernel::target() const {
+  return checked(state_).target;
+}
+const std::string& CompiledKernel::cuda_source() const {
+  return checked_cuda(state_, "the CUDA source").program->cuda_source();
+}
+const std::string& CompiledKernel::ptx() const {
+  return checked_cuda(state_, "PTX").program->ptx();
+}
+const KernelResources& CompiledKernel::resources() const {
+  return checked_cuda(state_, "a resource report").program->resources(state_->name);
+}
+const CompileTimings& CompiledKernel::timings() const {
+  return checked(state_).timings;
+}
+const std::vector<codegen::PassRecord>& CompiledKernel::ir_after_passes() const {
+  return checked(state_).passes;
+}
+std::int64_t CompiledKernel::shared_bytes() const {
+  return checked(state_).shared_bytes;
+}
+const ir::Kernel& CompiledKernel::kernel_ir() const {
+  return checked(state_).kernel;
+}
+const std::shared_ptr<const Program>& CompiledKernel::program() const {
+  return checked_cuda(state_, "an NVRTC program").program;
+}
+const LaunchPlan& CompiledKernel::launch_plan() const {
+  return checked(state_).plan;
+}
+
+void CompiledKernel::launch_args(const KernelLaunchOptions& options,
+                                 std::span<const KernelArg> args) const {
+  if (!state_) {
+    throw UserError("CompiledKernel: empty handle (use Runtime::compile)");
+  }
+  internal::CompiledKernelState& s = *state_;
+  if (s.target == Target::cpu) {
+    launch_cpu(s, args);
+    return;
+  }
+  BoundLaunch b;
+  s.plan.bind(args, b);
+  if (b.empty) {
+    return;
+  }
+  std::call_once(s.loaded, [&] { s.function = s.program->kernel(s.name, s.device); });
+  LaunchConfig config;
+  config.grid = Dim3(b.grid[0], b.grid[1], b.grid[2]);
+  config.block = Dim3(b.block);
+  config.shared_bytes = b.shared_bytes;
+  config.stream = options.stream;
+  config.pdl = options.pdl;
+  s.function.launch_unchecked(config, b.args.data());
+}
+
+} // namespace tessera
