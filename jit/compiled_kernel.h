@@ -1,7 +1,8 @@
 /** \file
  * tessera::Runtime — DSL kernel in, launchable kernel out. For the cuda target: lower
  * (codegen/lower.h), emit CUDA (codegen/cuda/cuda_emitter.h), compile with NVRTC through the
- * cached NVRTC compile (runtime/compile_cuda.h). For the cpu target: the LLVM ORC backend (codegen/llvm/cpu_kernel.h).
+ * cached NVRTC compile (runtime/compile_cuda.h). For the cpu target: the LLVM ORC backend
+ * (codegen/llvm/cpu_kernel.h).
  *
  * \code
  *   ir::Kernel k = build_rmsnorm(4096);
