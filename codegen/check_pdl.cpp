@@ -22,9 +22,11 @@ bool touches_global(const Stmt& s) {
     using IRVisitor::visit;
 
   protected:
-    void visit_copy(const Copy* op) override {
-      found |= op->src.buffer->scope == Scope::global || op->dst.buffer->scope == Scope::global;
-      IRVisitor::visit_copy(op);
+    void visit_tile_op(const TileOp* op) override {
+      for (const Operand& o : op->operands()) {
+        found |= o.region.buffer->scope == Scope::global;
+      }
+      IRVisitor::visit_tile_op(op);
     }
     void visit_atomic(const Atomic* op) override {
       found |= op->buffer->scope == Scope::global;

@@ -1,9 +1,10 @@
 #include "codegen/infer_layouts.h"
 
 #include "base/error.h"
-#include "codegen/cuda/gemm_lowering.h"
 #include "ir/printer.h"
 #include "ir/util.h"
+#include "ops/copy.h"
+#include "ops/tile_op.h"
 
 #include <fmt/format.h>
 #include <numeric>
@@ -12,6 +13,7 @@
 namespace tessera::codegen {
 
 using namespace ir;
+using ops::Copy;
 
 namespace {
 
@@ -47,12 +49,7 @@ const Layout* loop_mapped_layout(const Parallel* op,
   return found;
 }
 
-/** The threads a statement runs on: the block, or the innermost enclosing thread range. */
-struct Participants {
-  int threads;
-  int begin;
-  bool operator==(const Participants&) const = default;
-};
+using ops::Participants;
 
 struct FragmentInfo {
   Buffer buffer;
@@ -87,6 +84,26 @@ public:
   }
 
 private:
+  /** What the ops ask for, recorded into the collector. */
+  class Requests final : public ops::LayoutRequests {
+  public:
+    Requests(Collector& c, Participants p) : c_(c), p_(p) {}
+    const std::string& kernel_name() const override { return c_.kernel_.name; }
+    ops::Participants participants() const override { return p_; }
+    void global_access(const Buffer& frag, int bytes) override {
+      auto& info = c_.frags.at(frag.get());
+      info.global_bytes = std::max(info.global_bytes, bytes);
+    }
+    void same_partition(const Buffer& a, const Buffer& b) override {
+      c_.links.emplace_back(a.get(), b.get());
+    }
+    void fix(const Buffer& b, Layout layout) override { c_.frags.at(b.get()).fixed = layout; }
+
+  private:
+    Collector& c_;
+    Participants p_;
+  };
+
   void unite(const BufferNode* a, const BufferNode* b) {
     parent_.try_emplace(a, a);
     parent_.try_emplace(b, b);
@@ -130,45 +147,12 @@ private:
     case StmtKind::Parallel:
       parallel(s.as<Parallel>());
       return;
-    case StmtKind::Copy: {
-      const Copy* op = s.as<Copy>();
-      const Buffer& a = op->src.buffer;
-      const Buffer& b = op->dst.buffer;
-      auto note_global = [&](const Buffer& frag, const Buffer& other) {
-        if (frag->scope == Scope::fragment && other->scope == Scope::global) {
-          auto& info = frags.at(frag.get());
-          info.global_bytes =
-              std::max(info.global_bytes, static_cast<int>(dtype_size(other->dtype)));
-        }
-      };
-      note_global(a, b);
-      note_global(b, a);
-      if (a->scope == Scope::fragment && b->scope == Scope::fragment &&
-          op->src.shape() == op->dst.shape() && a->shape.size() == b->shape.size()) {
-        links.emplace_back(a.get(), b.get());
+    case StmtKind::TileOp:
+      if (const auto* op = s.as<ops::TileOpNode>()) {
+        Requests r(*this, p);
+        op->request_layouts(r);
       }
       return;
-    }
-    case StmtKind::Reduce: {
-      const Reduce* op = s.as<Reduce>();
-      if (op->src->scope == Scope::fragment && op->dst->scope == Scope::fragment &&
-          op->axis != static_cast<int>(op->src->shape.size()) - 1) {
-        links.emplace_back(op->src.get(), op->dst.get());
-      }
-      return;
-    }
-    case StmtKind::Gemm: {
-      const Gemm* op = s.as<Gemm>();
-      for (const Buffer& b : {op->a, op->b, op->c}) {
-        if (b->scope != Scope::fragment) {
-          continue;
-        }
-        if (auto l = gemm_fragment_layout(*op, b, p.threads, p.begin)) {
-          frags.at(b.get()).fixed = *l;
-        }
-      }
-      return;
-    }
     default:
       return;
     }

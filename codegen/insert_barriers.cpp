@@ -1,10 +1,12 @@
 #include "codegen/insert_barriers.h"
 
 #include "ir/util.h"
+#include "ops/reduce.h"
 
 namespace tessera::codegen {
 
 using namespace ir;
+using ops::Reduce;
 
 namespace {
 
@@ -49,25 +51,21 @@ Effect effect(const Stmt& s, const LoweredKernel& lk) {
       return walk(st.as<IfThenElse>()->else_case);
     case StmtKind::ThreadRange:
       return walk(st.as<ThreadRange>()->body);
-    case StmtKind::Copy:
-      e.reads |= shared(st.as<Copy>()->src.buffer);
-      e.writes |= shared(st.as<Copy>()->dst.buffer);
-      return;
-    case StmtKind::Fill:
-      e.writes |= shared(st.as<Fill>()->buffer);
+    case StmtKind::TileOp:
+      for (const Operand& o : st.as<TileOp>()->operands()) {
+        if (shared(o.region.buffer)) {
+          e.reads |= o.reads();
+          e.writes |= o.writes();
+        }
+      }
+      if (st.as<Reduce>() && lk.smem.scratch.count(st.get())) {
+        e.reads = e.writes = true;
+      }
       return;
     case StmtKind::Atomic:
       if (shared(st.as<Atomic>()->buffer)) {
         e.reads = e.writes = true;
       }
-      return;
-    case StmtKind::Reduce:
-      if (lk.smem.scratch.count(st.get())) {
-        e.reads = e.writes = true;
-      }
-      return;
-    case StmtKind::Gemm:
-      e.reads |= shared(st.as<Gemm>()->a) || shared(st.as<Gemm>()->b);
       return;
     default:
       return;

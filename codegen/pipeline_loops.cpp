@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "ir/visitor.h"
+#include "ops/copy.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 namespace tessera::codegen {
 
 using namespace ir;
+using ops::Copy;
 
 namespace {
 
@@ -32,27 +34,14 @@ protected:
     ++writes[op->buffer.get()];
     IRVisitor::visit_store(op);
   }
-  void visit_copy(const Copy* op) override {
-    ++refs[op->src.buffer.get()];
-    ++refs[op->dst.buffer.get()];
-    ++writes[op->dst.buffer.get()];
-    IRVisitor::visit_copy(op);
-  }
-  void visit_fill(const Fill* op) override {
-    ++refs[op->buffer.get()];
-    ++writes[op->buffer.get()];
-    IRVisitor::visit_fill(op);
-  }
-  void visit_reduce(const Reduce* op) override {
-    ++refs[op->src.get()];
-    ++refs[op->dst.get()];
-    ++writes[op->dst.get()];
-  }
-  void visit_gemm(const Gemm* op) override {
-    ++refs[op->a.get()];
-    ++refs[op->b.get()];
-    ++refs[op->c.get()];
-    ++writes[op->c.get()];
+  void visit_tile_op(const TileOp* op) override {
+    for (const Operand& o : op->operands()) {
+      ++refs[o.region.buffer.get()];
+      if (o.writes()) {
+        ++writes[o.region.buffer.get()];
+      }
+    }
+    IRVisitor::visit_tile_op(op);
   }
   void visit_atomic(const Atomic* op) override {
     ++refs[op->buffer.get()];
@@ -93,33 +82,18 @@ protected:
     Buffer b = buf(st->buffer);
     return b == st->buffer ? r : Store::make(b, st->indices, st->value, st->loc);
   }
-  Stmt mutate_copy(const Copy* op, const Stmt& s) override {
-    Stmt r = IRMutator::mutate_copy(op, s);
-    const Copy* c = r.as<Copy>();
-    Region src = c->src, dst = c->dst;
-    src.buffer = buf(src.buffer);
-    dst.buffer = buf(dst.buffer);
-    if (src.buffer == c->src.buffer && dst.buffer == c->dst.buffer)
-      return r;
-    return Copy::make(src, dst, c->loc);
-  }
-  Stmt mutate_fill(const Fill* op, const Stmt& s) override {
-    Stmt r = IRMutator::mutate_fill(op, s);
-    const Fill* f = r.as<Fill>();
-    Buffer b = buf(f->buffer);
-    return b == f->buffer ? r : Fill::make(b, f->value, f->loc);
-  }
-  Stmt mutate_reduce(const Reduce* op, const Stmt& s) override {
-    Buffer a = buf(op->src), b = buf(op->dst);
-    if (a == op->src && b == op->dst)
-      return s;
-    return Reduce::make(op->op, a, b, op->axis, op->clear, op->loc);
-  }
-  Stmt mutate_gemm(const Gemm* op, const Stmt& s) override {
-    Buffer a = buf(op->a), b = buf(op->b), c = buf(op->c);
-    if (a == op->a && b == op->b && c == op->c)
-      return s;
-    return Gemm::make(a, b, c, op->trans_a, op->trans_b, op->clear, op->precision, op->loc);
+  Stmt mutate_tile_op(const TileOp* op, const Stmt& s) override {
+    Stmt r = IRMutator::mutate_tile_op(op, s);
+    const TileOp* t = r.as<TileOp>();
+    std::vector<Region> regions;
+    bool renamed = false;
+    for (const Operand& o : t->operands()) {
+      Region reg = o.region;
+      reg.buffer = buf(reg.buffer);
+      renamed = renamed || reg.buffer != o.region.buffer;
+      regions.push_back(std::move(reg));
+    }
+    return renamed ? t->rebuild(std::move(regions), t->args()) : r;
   }
   Stmt mutate_atomic(const Atomic* op, const Stmt& s) override {
     Stmt r = IRMutator::mutate_atomic(op, s);

@@ -2,12 +2,14 @@
 
 #include "base/error.h"
 #include "ir/util.h"
+#include "ops/reduce.h"
 
 #include <fmt/format.h>
 
 namespace tessera::codegen {
 
 using namespace ir;
+using ops::Reduce;
 
 namespace {
 
@@ -58,9 +60,9 @@ public:
       const ThreadRange* op = s.as<ThreadRange>();
       return walk(op->body, op->end - op->begin);
     }
-    case StmtKind::Reduce: {
+    case StmtKind::TileOp: {
       const Reduce* op = s.as<Reduce>();
-      if (op->src->scope != Scope::fragment) {
+      if (op == nullptr || op->src->scope != Scope::fragment) {
         return;
       }
       const Layout& l = lk_.layout(op->src);

@@ -1,10 +1,12 @@
 #include "codegen/vectorize_copies.h"
 
 #include "ir/util.h"
+#include "ops/copy.h"
 
 namespace tessera::codegen {
 
 using namespace ir;
+using ops::Copy;
 
 namespace {
 
@@ -69,8 +71,10 @@ public:
       return walk(s.as<IfThenElse>()->else_case);
     case StmtKind::ThreadRange:
       return walk(s.as<ThreadRange>()->body);
-    case StmtKind::Copy:
-      lk_.copies[s.get()] = plan(s.as<Copy>());
+    case StmtKind::TileOp:
+      if (const Copy* op = s.as<Copy>()) {
+        lk_.copies[s.get()] = plan(op);
+      }
       return;
     default:
       return;

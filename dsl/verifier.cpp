@@ -1,7 +1,7 @@
 #include "dsl/verifier.h"
 
 #include "base/error.h"
-#include "dsl/verifier_ops.h"
+#include "ir/verify_context.h"
 #include "ir/visitor.h"
 
 #include <fmt/format.h>
@@ -9,9 +9,6 @@
 #include <unordered_set>
 
 namespace tessera::ir {
-
-using internal::describe;
-using internal::VerifyContext;
 
 namespace {
 
@@ -66,11 +63,16 @@ class FindCollective : public IRVisitor {
 public:
   const char* found = nullptr;
 
+private:
+  std::string name_;
+
 protected:
-  void visit_copy(const Copy*) override { found = found ? found : "copy"; }
-  void visit_fill(const Fill*) override { found = found ? found : "fill"; }
-  void visit_reduce(const Reduce*) override { found = found ? found : "reduce"; }
-  void visit_gemm(const Gemm*) override { found = found ? found : "gemm"; }
+  void visit_tile_op(const TileOp* op) override {
+    if (!found) {
+      name_ = op->op_name();
+      found = name_.c_str();
+    }
+  }
   void visit_barrier(const Barrier*) override { found = found ? found : "barrier"; }
   void visit_parallel(const Parallel* op) override {
     found = found ? found : "parallel";
@@ -100,6 +102,31 @@ protected:
 // ---------------------------------------------------------------------------------------------
 // Kernel-level checks (launch shape, parameters)
 // ---------------------------------------------------------------------------------------------
+
+/** Atomics: global or shared buffers, element types the hardware supports natively. */
+void check_atomic(const VerifyContext& ctx, const Atomic* op) {
+  const char* what = op->op == AtomicOp::add ? "atomic_add" : "atomic_max";
+  const Buffer& b = op->buffer;
+  if (b->scope != Scope::global && b->scope != Scope::shared) {
+    ctx.fail(op->loc, fmt::format("{} on {}: atomics work on global and shared buffers only", what,
+                                  describe(b)));
+  }
+  // What the hardware (and the CUDA prelude) does natively; anything else would be a CAS loop.
+  const DType t = b->dtype;
+  const bool ok = op->op == AtomicOp::add
+                      ? (t == DType::f32 || t == DType::f64 || t == DType::i32 || t == DType::u32 ||
+                         t == DType::bf16 || t == DType::f16)
+                      : (t == DType::i32 || t == DType::u32 || t == DType::i64);
+  if (!ok) {
+    ctx.fail(op->loc,
+             fmt::format("{} on '{}': element type {} is not supported (add: f32, f64, bf16, f16, "
+                         "i32, u32; max: i32, u32, i64)",
+                         what, b->name, dtype_name(t)));
+  }
+  ctx.check_indices(op->loc, b, op->indices, what);
+  ctx.check_writable(op->loc, b, what);
+  ctx.check_value_type(op->loc, b, op->value, what);
+}
 
 SourceLoc launch_loc(const Kernel& k) {
   return k.body.defined() && k.body->loc.line > 0 ? k.body->loc : k.loc;
@@ -282,7 +309,7 @@ protected:
                                   op->buffer->name));
     }
     check_buffer_in_scope(op->buffer);
-    internal::check_indices(ctx_, loc_, op->buffer, op->indices, "read");
+    ctx_.check_indices(loc_, op->buffer, op->indices, "read");
     IRVisitor::visit_load(op);
   }
 
@@ -432,7 +459,9 @@ protected:
   void visit_store(const Store* op) override {
     loc_ = op->loc;
     check_buffer_in_scope(op->buffer);
-    internal::check_store(ctx_, op);
+    ctx_.check_indices(loc_, op->buffer, op->indices, "store");
+    ctx_.check_writable(loc_, op->buffer, "store");
+    ctx_.check_value_type(loc_, op->buffer, op->value, "store");
     if (parallel_ && op->buffer->scope == Scope::local &&
         !parallel_locals_.count(op->buffer.get())) {
       ctx_.fail(loc_, fmt::format("local '{}' (declared at {}) is written inside the parallel loop "
@@ -443,44 +472,21 @@ protected:
     IRVisitor::visit_store(op);
   }
 
-  void visit_copy(const Copy* op) override {
+  void visit_tile_op(const TileOp* op) override {
     loc_ = op->loc;
-    check_collective(op, "copy");
-    check_buffer_in_scope(op->src.buffer);
-    check_buffer_in_scope(op->dst.buffer);
-    internal::check_copy(ctx_, op);
-    IRVisitor::visit_copy(op);
-  }
-
-  void visit_fill(const Fill* op) override {
-    loc_ = op->loc;
-    check_collective(op, "fill");
-    check_buffer_in_scope(op->buffer);
-    internal::check_fill(ctx_, op);
-    IRVisitor::visit_fill(op);
-  }
-
-  void visit_reduce(const Reduce* op) override {
-    loc_ = op->loc;
-    check_collective(op, "reduce");
-    check_buffer_in_scope(op->src);
-    check_buffer_in_scope(op->dst);
-    internal::check_reduce(ctx_, op);
-  }
-
-  void visit_gemm(const Gemm* op) override {
-    loc_ = op->loc;
-    check_collective(op, "gemm");
-    check_buffer_in_scope(op->a);
-    check_buffer_in_scope(op->b);
-    check_buffer_in_scope(op->c);
-    internal::check_gemm(ctx_, op);
+    const std::string name = op->op_name();
+    check_collective(op, name.c_str());
+    for (const Operand& o : op->operands()) {
+      check_buffer_in_scope(o.region.buffer);
+    }
+    op->verify(ctx_);
+    IRVisitor::visit_tile_op(op);
   }
 
   void visit_atomic(const Atomic* op) override {
     loc_ = op->loc;
     check_buffer_in_scope(op->buffer);
-    internal::check_atomic(ctx_, op);
+    check_atomic(ctx_, op);
     IRVisitor::visit_atomic(op);
   }
 

@@ -23,7 +23,7 @@ struct GemmConfig {
    *  synchronous loads). */
   std::int64_t n = 0, k = 0;
   /** f32 inputs: tf32 tensor cores (default) or exact-fp32 FFMA (GemmPrecision::fp32). */
-  ir::GemmPrecision precision = ir::GemmPrecision::tf32;
+  ops::GemmPrecision precision = ops::GemmPrecision::tf32;
 };
 
 /** M (and N, K unless fixed by the config) are dynamic dims ("M", "N", "K"); the grid is

@@ -111,23 +111,19 @@ bool equal_node(const Stmt& sa, const Stmt& sb) {
     const Store *a = sa.as<Store>(), *b = sb.as<Store>();
     return a->buffer == b->buffer && equal_all(a->indices, b->indices) && equal(a->value, b->value);
   }
-  case StmtKind::Copy: {
-    const Copy *a = sa.as<Copy>(), *b = sb.as<Copy>();
-    return equal_region(a->src, b->src) && equal_region(a->dst, b->dst);
-  }
-  case StmtKind::Fill: {
-    const Fill *a = sa.as<Fill>(), *b = sb.as<Fill>();
-    return a->buffer == b->buffer && equal(a->value, b->value);
-  }
-  case StmtKind::Reduce: {
-    const Reduce *a = sa.as<Reduce>(), *b = sb.as<Reduce>();
-    return a->op == b->op && a->src == b->src && a->dst == b->dst && a->axis == b->axis &&
-           a->clear == b->clear;
-  }
-  case StmtKind::Gemm: {
-    const Gemm *a = sa.as<Gemm>(), *b = sb.as<Gemm>();
-    return a->a == b->a && a->b == b->b && a->c == b->c && a->trans_a == b->trans_a &&
-           a->trans_b == b->trans_b && a->clear == b->clear && a->precision == b->precision;
+  case StmtKind::TileOp: {
+    const TileOp *a = sa.as<TileOp>(), *b = sb.as<TileOp>();
+    const std::vector<Operand> oa = a->operands(), ob = b->operands();
+    if (a->op_name() != b->op_name() || a->attrs() != b->attrs() || oa.size() != ob.size() ||
+        !equal_all(a->args(), b->args())) {
+      return false;
+    }
+    for (std::size_t i = 0; i < oa.size(); ++i) {
+      if (oa[i].access != ob[i].access || !equal_region(oa[i].region, ob[i].region)) {
+        return false;
+      }
+    }
+    return true;
   }
   case StmtKind::Atomic: {
     const Atomic *a = sa.as<Atomic>(), *b = sb.as<Atomic>();
@@ -260,28 +256,17 @@ std::size_t hash_node(const Stmt& s) {
     combine(seed, structural_hash(op->value));
     break;
   }
-  case StmtKind::Copy:
-    hash_region(seed, s.as<Copy>()->src);
-    hash_region(seed, s.as<Copy>()->dst);
-    break;
-  case StmtKind::Fill:
-    combine(seed, h(s.as<Fill>()->buffer.get()));
-    combine(seed, structural_hash(s.as<Fill>()->value));
-    break;
-  case StmtKind::Reduce: {
-    const Reduce* op = s.as<Reduce>();
-    combine(seed, h(op->src.get()));
-    combine(seed, h(op->dst.get()));
-    combine(seed, h((static_cast<int>(op->op) * 64 + op->axis) * 2 + (op->clear ? 1 : 0)));
-    break;
-  }
-  case StmtKind::Gemm: {
-    const Gemm* op = s.as<Gemm>();
-    combine(seed, h(op->a.get()));
-    combine(seed, h(op->b.get()));
-    combine(seed, h(op->c.get()));
-    combine(seed, h(static_cast<int>(op->trans_a) | static_cast<int>(op->trans_b) << 1 |
-                    static_cast<int>(op->clear) << 2 | static_cast<int>(op->precision) << 3));
+  case StmtKind::TileOp: {
+    const TileOp* op = s.as<TileOp>();
+    combine(seed, std::hash<std::string>{}(op->op_name()));
+    for (const Operand& o : op->operands()) {
+      combine(seed, h(static_cast<int>(o.access)));
+      hash_region(seed, o.region);
+    }
+    hash_all(seed, op->args());
+    for (const std::string& a : op->attrs()) {
+      combine(seed, std::hash<std::string>{}(a));
+    }
     break;
   }
   case StmtKind::Atomic: {

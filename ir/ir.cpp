@@ -276,39 +276,6 @@ Stmt Store::make(Buffer buffer, std::vector<Expr> indices, Expr value, SourceLoc
                                       std::move(value)));
 }
 
-Stmt Copy::make(Region src, Region dst, SourceLoc loc) {
-  return Stmt(std::make_shared<Copy>(std::move(loc), std::move(src), std::move(dst)));
-}
-
-Stmt Fill::make(Buffer buffer, Expr value, SourceLoc loc) {
-  return Stmt(std::make_shared<Fill>(std::move(loc), std::move(buffer), std::move(value)));
-}
-
-const char* reduce_op_name(ReduceOp op) {
-  switch (op) {
-  case ReduceOp::sum:
-    return "sum";
-  case ReduceOp::max:
-    return "max";
-  case ReduceOp::min:
-    return "min";
-  case ReduceOp::absmax:
-    return "absmax";
-  }
-  return "?";
-}
-
-Stmt Reduce::make(ReduceOp op, Buffer src, Buffer dst, int axis, bool clear, SourceLoc loc) {
-  return Stmt(
-      std::make_shared<Reduce>(std::move(loc), op, std::move(src), std::move(dst), axis, clear));
-}
-
-Stmt Gemm::make(Buffer a, Buffer b, Buffer c, bool trans_a, bool trans_b, bool clear,
-                GemmPrecision precision, SourceLoc loc) {
-  return Stmt(std::make_shared<Gemm>(std::move(loc), std::move(a), std::move(b), std::move(c),
-                                     trans_a, trans_b, clear, precision));
-}
-
 Stmt Atomic::make(AtomicOp op, Buffer buffer, std::vector<Expr> indices, Expr value,
                   SourceLoc loc) {
   return Stmt(std::make_shared<Atomic>(std::move(loc), op, std::move(buffer), std::move(indices),

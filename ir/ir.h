@@ -15,6 +15,7 @@
 #include <memory>
 #include <source_location>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tessera::ir {
@@ -53,10 +54,7 @@ enum class StmtKind : std::uint8_t {
   Parallel,
   IfThenElse,
   Store,
-  Copy,
-  Fill,
-  Reduce,
-  Gemm,
+  TileOp,
   Atomic,
   ThreadRange,
   Barrier,
@@ -105,6 +103,8 @@ private:
   std::shared_ptr<const ExprNode> node_;
 };
 
+struct TileOp;
+
 /** Handle to an immutable statement node. */
 class Stmt {
 public:
@@ -114,8 +114,16 @@ public:
   const StmtNode* get() const { return node_.get(); }
   const StmtNode* operator->() const { return node_.get(); }
   StmtKind kind() const { return node_->kind; }
+  /** The node as T if it is one, else nullptr. T may be a concrete tile op (ops::Copy ...). */
   template <typename T> const T* as() const {
-    return node_ && node_->kind == T::kKind ? static_cast<const T*>(node_.get()) : nullptr;
+    if (!node_ || node_->kind != T::kKind) {
+      return nullptr;
+    }
+    if constexpr (std::is_base_of_v<TileOp, T> && !std::is_same_v<TileOp, T>) {
+      return dynamic_cast<const T*>(node_.get());
+    } else {
+      return static_cast<const T*>(node_.get());
+    }
   }
   bool same_as(const Stmt& other) const { return node_ == other.node_; }
 
@@ -392,59 +400,43 @@ struct Store : StmtNode {
   static Stmt make(Buffer buffer, std::vector<Expr> indices, Expr value, SourceLoc loc);
 };
 
-/** Collective tile copy with element type conversion. Shapes of the non-squeezed dims must
- *  match. Global regions are clipped to the tensor's bounds: out-of-range source elements read
- *  as zero and out-of-range destination elements are not written (tails are safe). */
-struct Copy : StmtNode {
-  static constexpr StmtKind kKind = StmtKind::Copy;
-  Region src, dst;
-  Copy(SourceLoc l, Region s, Region d)
-      : StmtNode(kKind, std::move(l)), src(std::move(s)), dst(std::move(d)) {}
-  static Stmt make(Region src, Region dst, SourceLoc loc);
+/** How a tile op uses one of its operands. */
+enum class Access : std::uint8_t { read, write, read_write };
+
+/** A buffer region a tile op reads or writes. */
+struct Operand {
+  Region region;
+  Access access = Access::read;
+  bool reads() const { return access != Access::write; }
+  bool writes() const { return access != Access::read; }
 };
 
-/** Collective fill of a whole shared/fragment/local buffer. */
-struct Fill : StmtNode {
-  static constexpr StmtKind kKind = StmtKind::Fill;
-  Buffer buffer;
-  Expr value;
-  Fill(SourceLoc l, Buffer b, Expr v)
-      : StmtNode(kKind, std::move(l)), buffer(std::move(b)), value(std::move(v)) {}
-  static Stmt make(Buffer buffer, Expr value, SourceLoc loc);
-};
+class VerifyContext; // ir/verify_context.h
 
-enum class ReduceOp : std::uint8_t { sum, max, min, absmax };
-const char* reduce_op_name(ReduceOp op);
+/**
+ * A block-collective tile operation (copy, fill, reduce_*, gemm, ...): every participating
+ * thread reaches it, and together they perform it. Each op is a subclass with one home,
+ * ops/<op>.{h,cpp}, holding its data, DSL entry point, verification, layout request and
+ * lowering (TileLang's src/op/ model). Generic code — printer, visitors, structural equality,
+ * pipelining, barrier placement — sees only this interface: operands with their access,
+ * scalar arguments and attributes.
+ */
+struct TileOp : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::TileOp;
+  explicit TileOp(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
 
-/** Collective reduction of `src` along `axis` into `dst`, whose shape is src's without that
- *  axis. With `clear` the result replaces dst, otherwise it is combined with dst's contents. */
-struct Reduce : StmtNode {
-  static constexpr StmtKind kKind = StmtKind::Reduce;
-  ReduceOp op;
-  Buffer src, dst;
-  int axis;
-  bool clear;
-  Reduce(SourceLoc l, ReduceOp o, Buffer s, Buffer d, int a, bool c)
-      : StmtNode(kKind, std::move(l)), op(o), src(std::move(s)), dst(std::move(d)), axis(a),
-        clear(c) {}
-  static Stmt make(ReduceOp op, Buffer src, Buffer dst, int axis, bool clear, SourceLoc loc);
-};
-
-/** Collective matrix product on tiles: C (+)= op(A) · op(B), op = transpose when asked.
- *  A is M×K (K×M transposed), B is K×N (N×K transposed), C is an M×N f32 fragment.
- *  bf16/f16 operands use tensor cores with f32 accumulation; f32 operands use TF32 tensor cores
- *  (operands rounded to TF32, to nearest) unless `precision` says full fp32. */
-enum class GemmPrecision : std::uint8_t { tf32, fp32 };
-struct Gemm : StmtNode {
-  static constexpr StmtKind kKind = StmtKind::Gemm;
-  Buffer a, b, c;
-  bool trans_a, trans_b, clear;
-  GemmPrecision precision;
-  Gemm(SourceLoc l, Buffer a_, Buffer b_, Buffer c_, bool ta, bool tb, bool cl, GemmPrecision p)
-      : StmtNode(kKind, std::move(l)), a(std::move(a_)), b(std::move(b_)), c(std::move(c_)),
-        trans_a(ta), trans_b(tb), clear(cl), precision(p) {}
-  static Stmt make(Buffer a, Buffer b, Buffer c, bool trans_a, bool trans_b, bool clear,
-                   GemmPrecision precision, SourceLoc loc);
+  /** The DSL name ("copy", "reduce_sum", "gemm"). */
+  virtual std::string op_name() const = 0;
+  /** Buffer operands, in a fixed order. */
+  virtual std::vector<Operand> operands() const = 0;
+  /** Scalar expression operands (a fill value), in a fixed order. */
+  virtual std::vector<Expr> args() const { return {}; }
+  /** Everything else that defines the op ("axis=1", "clear"): printed, compared and hashed. */
+  virtual std::vector<std::string> attrs() const { return {}; }
+  /** This op with `operands` and `args` replaced (same counts and order): what mutators build. */
+  virtual Stmt rebuild(std::vector<Region> operands, std::vector<Expr> args) const = 0;
+  /** Throws UserError through `ctx` for a mistake in the op's use (shapes, scopes, dtypes). */
+  virtual void verify(const VerifyContext& ctx) const = 0;
 };
 
 enum class AtomicOp : std::uint8_t { add, max };

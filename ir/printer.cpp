@@ -25,6 +25,32 @@ std::string indices_string(const std::vector<Expr>& indices) {
   return s;
 }
 
+/** "name(args) reads -> writes attrs": whole buffers print by name, regions with their ranges. */
+std::string tile_op_string(const TileOp& op) {
+  auto operand = [](const Region& r) {
+    bool whole = true;
+    for (std::size_t d = 0; d < r.ranges.size(); ++d) {
+      const IntImm* start = r.ranges[d].start.as<IntImm>();
+      whole = whole && start != nullptr && start->value == 0 && !r.ranges[d].squeezed &&
+              r.ranges[d].extent == const_extent(r.buffer, static_cast<int>(d));
+    }
+    return whole ? r.buffer->name : to_string(r);
+  };
+  std::string reads, writes, args, attrs;
+  for (const Operand& o : op.operands()) {
+    std::string& side = o.writes() ? writes : reads;
+    side += (side.empty() ? "" : ", ") + operand(o.region);
+  }
+  for (const Expr& a : op.args()) {
+    args += (args.empty() ? "" : ", ") + to_string(a);
+  }
+  for (const std::string& a : op.attrs()) {
+    attrs += " " + a;
+  }
+  return fmt::format("{}{} {}-> {}{}", op.op_name(), args.empty() ? "" : "(" + args + ")",
+                     reads.empty() ? "" : reads + " ", writes, attrs);
+}
+
 class Printer {
 public:
   explicit Printer(int indent) : indent_(indent) {}
@@ -87,30 +113,9 @@ public:
                           to_string(op->value)));
       return;
     }
-    case StmtKind::Copy: {
-      const Copy* op = s.as<Copy>();
-      line(s, fmt::format("copy {} -> {}", to_string(op->src), to_string(op->dst)));
+    case StmtKind::TileOp:
+      line(s, tile_op_string(*s.as<TileOp>()));
       return;
-    }
-    case StmtKind::Fill: {
-      const Fill* op = s.as<Fill>();
-      line(s, fmt::format("fill {} = {}", op->buffer->name, to_string(op->value)));
-      return;
-    }
-    case StmtKind::Reduce: {
-      const Reduce* op = s.as<Reduce>();
-      line(s, fmt::format("reduce_{} {} -> {} axis={}{}", reduce_op_name(op->op), op->src->name,
-                          op->dst->name, op->axis, op->clear ? " clear" : ""));
-      return;
-    }
-    case StmtKind::Gemm: {
-      const Gemm* op = s.as<Gemm>();
-      line(s,
-           fmt::format("gemm {}{} x {}{} -> {}{} {}", op->a->name, op->trans_a ? "^T" : "",
-                       op->b->name, op->trans_b ? "^T" : "", op->c->name, op->clear ? " clear" : "",
-                       op->precision == GemmPrecision::tf32 ? "tf32" : "fp32"));
-      return;
-    }
     case StmtKind::Atomic: {
       const Atomic* op = s.as<Atomic>();
       line(s, fmt::format("atomic_{} {}{} += {}", op->op == AtomicOp::add ? "add" : "max",

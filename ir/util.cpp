@@ -98,13 +98,16 @@ void for_each_own_load(const Stmt& s, const std::function<void(const Load*)>& fn
     for_each_load(op->value, fn);
     return;
   }
-  case StmtKind::Fill:
-    for_each_load(s.as<Fill>()->value, fn);
+  case StmtKind::TileOp: {
+    const TileOp* op = s.as<TileOp>();
+    for (const Operand& o : op->operands()) {
+      region(o.region);
+    }
+    for (const Expr& a : op->args()) {
+      for_each_load(a, fn);
+    }
     return;
-  case StmtKind::Copy:
-    region(s.as<Copy>()->src);
-    region(s.as<Copy>()->dst);
-    return;
+  }
   default:
     return;
   }
@@ -144,9 +147,17 @@ Stmt replace_buffer_own(const Stmt& s, const Buffer& from, const Buffer& to) {
     const IfThenElse* op = s.as<IfThenElse>();
     return IfThenElse::make(rep(op->cond), op->then_case, op->else_case, op->loc);
   }
-  case StmtKind::Copy: {
-    const Copy* op = s.as<Copy>();
-    return Copy::make(region(op->src), region(op->dst), op->loc);
+  case StmtKind::TileOp: {
+    const TileOp* op = s.as<TileOp>();
+    std::vector<Region> regions;
+    for (const Operand& o : op->operands()) {
+      regions.push_back(region(o.region));
+    }
+    std::vector<Expr> args;
+    for (const Expr& a : op->args()) {
+      args.push_back(rep(a));
+    }
+    return op->rebuild(std::move(regions), std::move(args));
   }
   default:
     return replace_buffer(s, from, to); // leaf statements: own expressions are everything

@@ -49,14 +49,8 @@ void IRVisitor::visit(const Stmt& s) {
     return visit_if(s.as<IfThenElse>());
   case StmtKind::Store:
     return visit_store(s.as<Store>());
-  case StmtKind::Copy:
-    return visit_copy(s.as<Copy>());
-  case StmtKind::Fill:
-    return visit_fill(s.as<Fill>());
-  case StmtKind::Reduce:
-    return visit_reduce(s.as<Reduce>());
-  case StmtKind::Gemm:
-    return visit_gemm(s.as<Gemm>());
+  case StmtKind::TileOp:
+    return visit_tile_op(s.as<TileOp>());
   case StmtKind::Atomic:
     return visit_atomic(s.as<Atomic>());
   case StmtKind::ThreadRange:
@@ -124,12 +118,13 @@ void IRVisitor::visit_region(const Region& r) {
     visit(range.start);
   }
 }
-void IRVisitor::visit_copy(const Copy* op) {
-  visit_region(op->src);
-  visit_region(op->dst);
-}
-void IRVisitor::visit_fill(const Fill* op) {
-  visit(op->value);
+void IRVisitor::visit_tile_op(const TileOp* op) {
+  for (const Operand& o : op->operands()) {
+    visit_region(o.region);
+  }
+  for (const Expr& a : op->args()) {
+    visit(a);
+  }
 }
 void IRVisitor::visit_atomic(const Atomic* op) {
   for (const Expr& i : op->indices) {
@@ -187,14 +182,8 @@ Stmt IRMutator::mutate(const Stmt& s) {
     return mutate_if(s.as<IfThenElse>(), s);
   case StmtKind::Store:
     return mutate_store(s.as<Store>(), s);
-  case StmtKind::Copy:
-    return mutate_copy(s.as<Copy>(), s);
-  case StmtKind::Fill:
-    return mutate_fill(s.as<Fill>(), s);
-  case StmtKind::Reduce:
-    return mutate_reduce(s.as<Reduce>(), s);
-  case StmtKind::Gemm:
-    return mutate_gemm(s.as<Gemm>(), s);
+  case StmtKind::TileOp:
+    return mutate_tile_op(s.as<TileOp>(), s);
   case StmtKind::Atomic:
     return mutate_atomic(s.as<Atomic>(), s);
   case StmtKind::ThreadRange:
@@ -309,15 +298,17 @@ bool IRMutator::mutate_region(const Region& in, Region& out) {
   }
   return changed;
 }
-Stmt IRMutator::mutate_copy(const Copy* op, const Stmt& s) {
-  Region src, dst;
-  const bool a = mutate_region(op->src, src);
-  const bool b = mutate_region(op->dst, dst);
-  return a || b ? Copy::make(std::move(src), std::move(dst), op->loc) : s;
-}
-Stmt IRMutator::mutate_fill(const Fill* op, const Stmt& s) {
-  Expr v = mutate(op->value);
-  return v.same_as(op->value) ? s : Fill::make(op->buffer, v, op->loc);
+Stmt IRMutator::mutate_tile_op(const TileOp* op, const Stmt& s) {
+  bool changed = false;
+  std::vector<Region> regions;
+  for (const Operand& o : op->operands()) {
+    Region r;
+    changed = mutate_region(o.region, r) || changed;
+    regions.push_back(std::move(r));
+  }
+  std::vector<Expr> args;
+  changed = mutate_all(*this, op->args(), args, kMutateExpr) || changed;
+  return changed ? op->rebuild(std::move(regions), std::move(args)) : s;
 }
 Stmt IRMutator::mutate_atomic(const Atomic* op, const Stmt& s) {
   std::vector<Expr> idx;

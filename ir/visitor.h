@@ -32,10 +32,8 @@ protected:
   virtual void visit_parallel(const Parallel* op);
   virtual void visit_if(const IfThenElse* op);
   virtual void visit_store(const Store* op);
-  virtual void visit_copy(const Copy* op);
-  virtual void visit_fill(const Fill* op);
-  virtual void visit_reduce(const Reduce*) {}
-  virtual void visit_gemm(const Gemm*) {}
+  /** Visits the region starts and scalar arguments of every operand. */
+  virtual void visit_tile_op(const TileOp* op);
   virtual void visit_atomic(const Atomic* op);
   virtual void visit_thread_range(const ThreadRange* op);
   virtual void visit_barrier(const Barrier*) {}
@@ -69,10 +67,8 @@ protected:
   virtual Stmt mutate_parallel(const Parallel* op, const Stmt& s);
   virtual Stmt mutate_if(const IfThenElse* op, const Stmt& s);
   virtual Stmt mutate_store(const Store* op, const Stmt& s);
-  virtual Stmt mutate_copy(const Copy* op, const Stmt& s);
-  virtual Stmt mutate_fill(const Fill* op, const Stmt& s);
-  virtual Stmt mutate_reduce(const Reduce* op, const Stmt& s) { return s; }
-  virtual Stmt mutate_gemm(const Gemm* op, const Stmt& s) { return s; }
+  /** Mutates region starts and scalar arguments; rebuilds the op (TileOp::rebuild) on change. */
+  virtual Stmt mutate_tile_op(const TileOp* op, const Stmt& s);
   virtual Stmt mutate_atomic(const Atomic* op, const Stmt& s);
   virtual Stmt mutate_thread_range(const ThreadRange* op, const Stmt& s);
   virtual Stmt mutate_barrier(const Barrier* op, const Stmt& s) { return s; }

@@ -185,19 +185,22 @@ void CudaEmitter::stmt(const Stmt& s) {
     line(fmt::format("{} = {};{}", target, expr(op->value), note(s)));
     return;
   }
-  case StmtKind::Copy:
+  case StmtKind::TileOp:
     comment(s, summary(s));
-    return copy(s.as<Copy>());
-  case StmtKind::Fill:
-    comment(s, summary(s));
-    return fill(s.as<Fill>());
-  case StmtKind::Reduce:
-    comment(s, summary(s));
-    return reduce(s.as<Reduce>());
-  case StmtKind::Gemm:
-    comment(s, summary(s));
-    out << emit_gemm(*s.as<Gemm>(), context());
-    return;
+    if (const Copy* op = s.as<Copy>()) {
+      return copy(op);
+    }
+    if (const Fill* op = s.as<Fill>()) {
+      return fill(op);
+    }
+    if (const Reduce* op = s.as<Reduce>()) {
+      return reduce(op);
+    }
+    if (const Gemm* op = s.as<Gemm>()) {
+      out << emit_gemm(*op, context());
+      return;
+    }
+    throw InternalError("cuda emitter: unknown tile op " + s.as<TileOp>()->op_name());
   case StmtKind::Atomic: {
     const Atomic* op = s.as<Atomic>();
     if (op->buffer->scope != Scope::global && op->buffer->scope != Scope::shared) {

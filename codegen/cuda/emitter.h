@@ -7,6 +7,10 @@
 
 #include "codegen/cuda/emit_context.h"
 #include "codegen/lowered.h"
+#include "ops/copy.h"
+#include "ops/fill.h"
+#include "ops/gemm.h"
+#include "ops/reduce.h"
 
 #include <map>
 #include <sstream>
@@ -14,6 +18,12 @@
 #include <vector>
 
 namespace tessera::codegen::internal {
+
+using ops::Copy;
+using ops::Fill;
+using ops::Gemm;
+using ops::Reduce;
+using ops::ReduceOp;
 
 /** Inside a distributed parallel loop: how the innermost variable maps to registers. */
 struct RegisterBinding {
@@ -59,10 +69,10 @@ public:
   std::string literal(DType t, double v) const;
 
   // --- tile ops
-  void copy(const ir::Copy* op);         // emit_copy.cpp
-  void reduce(const ir::Reduce* op);     // emit_reduce.cpp
+  void copy(const ops::Copy* op);        // emit_copy.cpp
+  void reduce(const ops::Reduce* op);    // emit_reduce.cpp
   void parallel(const ir::Parallel* op); // cuda_emitter.cpp
-  void fill(const ir::Fill* op);         // cuda_emitter.cpp
+  void fill(const ops::Fill* op);        // cuda_emitter.cpp
   /** Threads [0, n) of the participants hold elements of mapped layout `l`; the rest (idle warps)
    *  hold none. InternalError for a map whose owners are not such a prefix or that leaves holes. */
   int mapped_owners(const Layout& l) const;

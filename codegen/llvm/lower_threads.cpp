@@ -100,23 +100,20 @@ void Lowerer::lower_block_level(const Stmt& s, int tb, int te) {
     lower_block_level(op->body, std::max(tb, op->begin), std::min(te, op->end));
     return;
   }
-  case StmtKind::Copy:
-  case StmtKind::Fill: {
-    if (analysis_.per_thread(s)) {
-      const Buffer& dst =
-          s.kind() == StmtKind::Copy ? s.as<Copy>()->dst.buffer : s.as<Fill>()->buffer;
-      if (!analysis_.varying_local(dst.get())) {
-        unsupported(s->loc, "a collective copy/fill whose source or region depends on the "
-                            "thread, into a buffer that is not a per-thread local");
+  case StmtKind::TileOp:
+    if (s.as<Copy>() || s.as<Fill>()) {
+      if (analysis_.per_thread(s)) {
+        const Buffer& dst = s.as<Copy>() ? s.as<Copy>()->dst.buffer : s.as<Fill>()->buffer;
+        if (!analysis_.varying_local(dst.get())) {
+          unsupported(s->loc, "a collective copy/fill whose source or region depends on the "
+                              "thread, into a buffer that is not a per-thread local");
+        }
+        emit_thread_loop(tb, te, [&] { lower_stmt(s); });
+      } else {
+        lower_stmt(s);
       }
-      emit_thread_loop(tb, te, [&] { lower_stmt(s); });
-    } else {
-      lower_stmt(s);
+      return;
     }
-    return;
-  }
-  case StmtKind::Reduce:
-  case StmtKind::Gemm:
     if (analysis_.per_thread(s)) {
       unsupported(s->loc, "a reduce/gemm on a per-thread local buffer");
     }
@@ -349,18 +346,20 @@ void Lowerer::lower_stmt(const Stmt& s) {
     store_value(op->buffer->dtype, address(op->buffer, op->indices), v);
     return;
   }
-  case StmtKind::Copy:
-    lower_copy(s.as<Copy>());
-    return;
-  case StmtKind::Fill:
-    lower_fill(s.as<Fill>());
-    return;
-  case StmtKind::Reduce:
-    lower_reduce(s.as<Reduce>());
-    return;
-  case StmtKind::Gemm:
-    lower_gemm(s.as<Gemm>());
-    return;
+  case StmtKind::TileOp:
+    if (const Copy* op = s.as<Copy>()) {
+      return lower_copy(op);
+    }
+    if (const Fill* op = s.as<Fill>()) {
+      return lower_fill(op);
+    }
+    if (const Reduce* op = s.as<Reduce>()) {
+      return lower_reduce(op);
+    }
+    if (const Gemm* op = s.as<Gemm>()) {
+      return lower_gemm(op);
+    }
+    unsupported(s->loc, "tile op " + s.as<TileOp>()->op_name());
   case StmtKind::Atomic:
     lower_atomic(s.as<Atomic>());
     return;

@@ -252,7 +252,7 @@ void Lowerer::lower_gemm(const Gemm* op) {
   const auto ash = const_shape(op->a), bsh = const_shape(op->b), csh = const_shape(op->c);
   const std::int64_t m_ext = csh.at(0), n_ext = csh.at(1);
   const std::int64_t k_ext = op->trans_a ? ash.at(0) : ash.at(1);
-  const bool tf32 = op->precision == GemmPrecision::tf32;
+  const bool tf32 = op->precision == ops::GemmPrecision::tf32;
   auto operand = [&](const Buffer& buf, BufInfo& info, llvm::Value* idx) {
     llvm::Value* v =
         convert(load_value(buf->dtype, element_ptr(buf, info, idx)), buf->dtype, DType::f32);

@@ -9,6 +9,10 @@
 #include "codegen/llvm/lower_to_llvm.h"
 #include "codegen/llvm/thread_analysis.h"
 #include "ir/ir.h"
+#include "ops/copy.h"
+#include "ops/fill.h"
+#include "ops/gemm.h"
+#include "ops/reduce.h"
 
 #include <functional>
 #include <llvm/IR/IRBuilder.h>
@@ -26,21 +30,21 @@ using ir::Binary;
 using ir::Buffer;
 using ir::BufferNode;
 using ir::Call;
-using ir::Copy;
 using ir::Expr;
 using ir::ExprNode;
-using ir::Fill;
 using ir::For;
-using ir::Gemm;
 using ir::IfThenElse;
 using ir::Kernel;
 using ir::Parallel;
-using ir::Reduce;
-using ir::ReduceOp;
 using ir::Region;
 using ir::SourceLoc;
 using ir::Stmt;
 using ir::Var;
+using ops::Copy;
+using ops::Fill;
+using ops::Gemm;
+using ops::Reduce;
+using ops::ReduceOp;
 
 // Buffers up to this size live on the host thread's stack (allocas, which LLVM optimises best);
 // larger ones in the per-thread scratch area the runner passes in.

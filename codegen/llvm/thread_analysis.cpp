@@ -1,12 +1,14 @@
 #include "codegen/llvm/thread_analysis.h"
 
 #include "ir/visitor.h"
+#include "ops/copy.h"
 
 #include <functional>
 
 namespace tessera::codegen::cpu_internal {
 
 using namespace ir;
+using ops::Copy;
 
 namespace {
 
@@ -98,13 +100,16 @@ void for_each_own_expr(const Stmt& s, const std::function<void(const Expr&)>& fn
     fn(op->value);
     break;
   }
-  case StmtKind::Copy:
-    region(s.as<Copy>()->src);
-    region(s.as<Copy>()->dst);
+  case StmtKind::TileOp: {
+    const auto* op = s.as<TileOp>();
+    for (const Operand& o : op->operands()) {
+      region(o.region);
+    }
+    for (const Expr& a : op->args()) {
+      fn(a);
+    }
     break;
-  case StmtKind::Fill:
-    fn(s.as<Fill>()->value);
-    break;
+  }
   default:
     break;
   }
@@ -158,17 +163,12 @@ void for_each_own_write(const Stmt& s, const std::function<void(const BufferNode
   case StmtKind::Atomic:
     fn(s.as<Atomic>()->buffer.get());
     break;
-  case StmtKind::Copy:
-    fn(s.as<Copy>()->dst.buffer.get());
-    break;
-  case StmtKind::Fill:
-    fn(s.as<Fill>()->buffer.get());
-    break;
-  case StmtKind::Reduce:
-    fn(s.as<Reduce>()->dst.get());
-    break;
-  case StmtKind::Gemm:
-    fn(s.as<Gemm>()->c.get());
+  case StmtKind::TileOp:
+    for (const Operand& o : s.as<TileOp>()->operands()) {
+      if (o.writes()) {
+        fn(o.region.buffer.get());
+      }
+    }
     break;
   default:
     break;
@@ -191,10 +191,7 @@ bool ThreadAnalysis::is_sync(const Stmt& s) {
   return any_stmt(s, [](const Stmt& x) {
     switch (x.kind()) {
     case StmtKind::Barrier:
-    case StmtKind::Copy:
-    case StmtKind::Fill:
-    case StmtKind::Reduce:
-    case StmtKind::Gemm:
+    case StmtKind::TileOp:
     case StmtKind::Parallel:
       return true;
     default:

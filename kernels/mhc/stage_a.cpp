@@ -94,8 +94,8 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
     clear(acc);
     clear(sq);
     pdl_wait();
-    const ir::GemmPrecision prec =
-        p.precision == GemmPrecision::tf32 ? ir::GemmPrecision::tf32 : ir::GemmPrecision::fp32;
+    const ops::GemmPrecision prec =
+        p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::fp32;
     pipelined(split.num_blocks, 2, [&](Var i) {
       Expr blk = split.begin_block + i;
       auto xs = shared(f32, {bm, kt}, "x_s");

@@ -50,8 +50,7 @@ TEST_CASE("the north-star mhc_post traces into readable IR", "[dsl][builder]") {
   CHECK(text.find("kernel mhc_post(comb: f32[num_tokens, 4, 4]") != std::string::npos);
   CHECK(text.find("out out: bf16[num_tokens, 4, 1024]") != std::string::npos);
   CHECK(text.find("for serial i0 in [0, 2):") != std::string::npos);
-  CHECK(text.find("copy residual[block_x, 0:+4, (i0 * 512):+512] -> x[0:+4, 0:+512]") !=
-        std::string::npos);
+  CHECK(text.find("copy residual[block_x, 0:+4, (i0 * 512):+512] -> x") != std::string::npos);
   CHECK(text.find("parallel (p1, p2) in [4, 512]:") != std::string::npos);
   CHECK(text.find("o[p1][p2] = ") != std::string::npos);
   CHECK(text.find("builder_test.cpp:") != std::string::npos);

@@ -11,6 +11,7 @@
 
 using namespace tessera::dsl;
 namespace ir = tessera::ir;
+namespace ops = tessera::ops;
 using tessera::DType;
 
 namespace {
@@ -274,7 +275,7 @@ TEST_CASE("error: buffer used outside the block that allocated it", "[dsl][verif
 TEST_CASE("error: buffer used before its allocation", "[dsl][verifier][error]") {
   const ir::Buffer f = make_buffer("f", DType::f32, {4}, ir::Scope::fragment);
   const ir::Kernel k =
-      raw_kernel({ir::Fill::make(f, ir::Expr(0.0f), at(30)), ir::Allocate::make(f, at(31))});
+      raw_kernel({ops::Fill::make(f, ir::Expr(0.0f), at(30)), ir::Allocate::make(f, at(31))});
   CHECK_ERROR(verify_error(k), "raw", 30, "buffer 'f'", "used before its allocation");
 }
 

@@ -3,6 +3,7 @@
 #include "ir/equal.h"
 #include "ir/ir.h"
 #include "ir/printer.h"
+#include "ops/copy.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,6 +12,7 @@
 namespace ir = tessera::ir;
 using tessera::DType;
 using namespace tessera::ir;
+using tessera::ops::Copy;
 
 namespace {
 
@@ -107,7 +109,7 @@ TEST_CASE("the printer writes a small kernel exactly", "[dsl][ir][printer]") {
                                "  dynamic n\n"
                                "  grid((n / 256)) threads(128) cluster(2)\n"
                                "  fragment t: f32[256]\n"
-                               "  copy x[(block_x * 256):+256] -> t[0:+256]\n"
+                               "  copy x[(block_x * 256):+256] -> t\n"
                                "  parallel (p) in [256]:\n"
                                "    t[p] = (t[p] * 2.0f)\n"
                                "  for pipelined<stages=3> i in [0, 4):\n"
@@ -115,7 +117,7 @@ TEST_CASE("the printer writes a small kernel exactly", "[dsl][ir][printer]") {
                                std::string(53, ' ') + "# k.cpp:12\n" +
 
                                "  if (block_x < 7):\n"
-                               "    copy t[0:+256] -> y[(block_x * 256):+256]\n"
+                               "    copy t -> y[(block_x * 256):+256]\n"
                                "  else:\n"
                                "    pdl_trigger\n";
   CHECK(to_string(k) == expected);

@@ -103,7 +103,7 @@ GemmRun run_gemm(const examples::GemmConfig& cfg, std::int64_t m, std::int64_t n
       d.copy_from_host(h.data(), h.size() * sizeof(f16));
     } else {
       for (std::size_t i = 0; i < v.size(); ++i) {
-        used[i] = cfg.precision == ir::GemmPrecision::tf32 ? round_tf32(v[i]) : v[i];
+        used[i] = cfg.precision == ops::GemmPrecision::tf32 ? round_tf32(v[i]) : v[i];
       }
       d.copy_from_host(v.data(), v.size() * sizeof(float));
     }
@@ -136,7 +136,7 @@ const char* in_name(const examples::GemmConfig& c) {
   if (c.in == DType::f16) {
     return "f16";
   }
-  return c.precision == ir::GemmPrecision::tf32 ? "tf32" : "fp32";
+  return c.precision == ops::GemmPrecision::tf32 ? "tf32" : "fp32";
 }
 
 struct Shape {
@@ -158,7 +158,7 @@ TEST_CASE("gpu: example gemm bf16/f16/tf32/fp32 vs fp64, tails in M, N, K", "[gp
     c.in = in;
     configs.push_back(c);
   }
-  for (ir::GemmPrecision p : {ir::GemmPrecision::tf32, ir::GemmPrecision::fp32}) {
+  for (ops::GemmPrecision p : {ops::GemmPrecision::tf32, ops::GemmPrecision::fp32}) {
     examples::GemmConfig c{64, 64, 32, 128, 2, DType::f32, DType::f32};
     c.precision = p;
     configs.push_back(c);

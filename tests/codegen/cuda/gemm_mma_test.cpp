@@ -186,7 +186,7 @@ TEST_CASE("DSL gemm kernels lower, emit and compile for sm_80 and sm_90a", "[gem
   GemmConfig fixed;
   fixed.n = fixed.k = 4096;
   GemmConfig fp32{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32};
-  fp32.precision = tessera::ir::GemmPrecision::fp32;
+  fp32.precision = tessera::ops::GemmPrecision::fp32;
   for (GemmConfig cfg :
        {GemmConfig{}, GemmConfig{128, 128, 32, 128, 1}, GemmConfig{64, 64, 64, 128, 2},
         GemmConfig{128, 128, 32, 256, 3, tessera::DType::f16, tessera::DType::bf16},

@@ -144,9 +144,9 @@ struct Sim {
       run(eval(i->cond, env) ? i->then_case : i->else_case);
       break;
     }
-    case ir::StmtKind::Copy: {
-      auto* c = s.as<ir::Copy>();
-      if (c->dst.buffer->scope != ir::Scope::shared)
+    case ir::StmtKind::TileOp: {
+      auto* c = s.as<ops::Copy>();
+      if (c == nullptr || c->dst.buffer->scope != ir::Scope::shared)
         break;
       const std::string name = c->dst.buffer->name;
       const auto& r = c->src.ranges;
@@ -220,7 +220,7 @@ Shape shape_of(const ir::Stmt& s) {
       sh.pipelined += op->for_kind == ir::ForKind::pipelined;
       IRVisitor::visit_for(op);
     }
-    void visit_gemm(const ir::Gemm*) override { ++sh.gemms; }
+    void visit_tile_op(const ir::TileOp* op) override { sh.gemms += op->op_name() == "gemm"; }
   } v;
   v.visit(s);
   return v.sh;

@@ -10,7 +10,7 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
   g = (scale * tessera::sigmoid(gate[static_cast<long long>(block_x)]));  // kernels.cpp:75
   float a[16];  // fragment a: f32[2048], distributed(P=128, V=8, C=2) regs=16, kernels.cpp:78
   float b[16];  // fragment b: f32[2048], distributed(P=128, V=8, C=2) regs=16, kernels.cpp:79
-  // copy x[block_x, 0:+2048] -> a[0:+2048]  (kernels.cpp:80)
+  // copy x[block_x, 0:+2048] -> a  (kernels.cpp:80)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
@@ -29,7 +29,7 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
       }
     }
   }
-  // copy y[block_x, 0:+2048] -> b[0:+2048]  (kernels.cpp:81)
+  // copy y[block_x, 0:+2048] -> b  (kernels.cpp:81)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
@@ -57,7 +57,7 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
       a[p0_c * 8 + p0_v] = (a[p0_c * 8 + p0_v] + (g * b[p0_c * 8 + p0_v]));  // kernels.cpp:82
     }
   }
-  // copy a[0:+2048] -> out[block_x, 0:+2048]  (kernels.cpp:83)
+  // copy a -> out[block_x, 0:+2048]  (kernels.cpp:83)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {

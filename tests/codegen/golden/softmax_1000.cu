@@ -8,7 +8,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
   const int block_x = blockIdx.x;
   extern __shared__ __align__(16) unsigned char tessera_smem[];  // 16 bytes
   float v[8];  // fragment v: f32[1000], distributed(P=128, V=4, C=2) regs=8, kernels.cpp:54
-  // copy x[block_x, 0:+1000] -> v[0:+1000]  (kernels.cpp:55)
+  // copy x[block_x, 0:+1000] -> v  (kernels.cpp:55)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
@@ -120,7 +120,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
       }
     }
   }
-  // copy v[0:+1000] -> y[block_x, 0:+1000]  (kernels.cpp:62)
+  // copy v -> y[block_x, 0:+1000]  (kernels.cpp:62)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {

@@ -8,7 +8,7 @@ extern "C" __global__ void __launch_bounds__(256) vector_add(const float* __rest
   const int block_x = blockIdx.x;
   float a[4];  // fragment a: f32[1024], distributed(P=256, V=4, C=1) regs=4, kernels.cpp:16
   float c[4];  // fragment c: f32[1024], distributed(P=256, V=4, C=1) regs=4, kernels.cpp:17
-  // copy x[(block_x * 1024):+1024] -> a[0:+1024]  (kernels.cpp:18)
+  // copy x[(block_x * 1024):+1024] -> a  (kernels.cpp:18)
   {
     const int h_ = thread_idx * 4;
     if ((block_x * 1024) + h_ + 4 <= n) {
@@ -24,7 +24,7 @@ extern "C" __global__ void __launch_bounds__(256) vector_add(const float* __rest
       }
     }
   }
-  // copy y[(block_x * 1024):+1024] -> c[0:+1024]  (kernels.cpp:19)
+  // copy y[(block_x * 1024):+1024] -> c  (kernels.cpp:19)
   {
     const int h_ = thread_idx * 4;
     if ((block_x * 1024) + h_ + 4 <= n) {
@@ -46,7 +46,7 @@ extern "C" __global__ void __launch_bounds__(256) vector_add(const float* __rest
     [[maybe_unused]] const int p0 = thread_idx * 4 + p0_v;
     a[p0_v] = (a[p0_v] + c[p0_v]);  // kernels.cpp:20
   }
-  // copy a[0:+1024] -> z[(block_x * 1024):+1024]  (kernels.cpp:21)
+  // copy a -> z[(block_x * 1024):+1024]  (kernels.cpp:21)
   {
     const int h_ = thread_idx * 4;
     if ((block_x * 1024) + h_ + 4 <= n) {

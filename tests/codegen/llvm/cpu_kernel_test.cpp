@@ -21,6 +21,7 @@ using tessera::MemoryKind;
 using tessera::TensorView;
 using tessera::UserError;
 namespace ir = tessera::ir;
+namespace ops = tessera::ops;
 using tessera::cpu::compile_cpu_kernel;
 using tessera::cpu::CpuKernel;
 
@@ -176,12 +177,12 @@ TEST_CASE("gemm: fp32, tf32 and bf16 tiles, plain and transposed", "[cpu][kernel
   constexpr int M = 16, N = 24, K = 40;
   struct Case {
     DType dtype;
-    ir::GemmPrecision prec;
+    ops::GemmPrecision prec;
   };
   for (bool trans_b : {false, true}) {
     for (Case cs :
-         {Case{DType::f32, ir::GemmPrecision::fp32}, Case{DType::f32, ir::GemmPrecision::tf32},
-          Case{DType::bf16, ir::GemmPrecision::fp32}}) {
+         {Case{DType::f32, ops::GemmPrecision::fp32}, Case{DType::f32, ops::GemmPrecision::tf32},
+          Case{DType::bf16, ops::GemmPrecision::fp32}}) {
       const DType dt = cs.dtype;
       KernelBuilder kb("gemm_tile");
       auto a = kb.input("a", dt, {M, K});
@@ -223,7 +224,7 @@ TEST_CASE("gemm: fp32, tf32 and bf16 tiles, plain and transposed", "[cpu][kernel
           }
           // tf32 keeps 10 mantissa bits of each operand: relative error per product < 2^-10.
           const double tol =
-              cs.prec == ir::GemmPrecision::tf32 && dt == DType::f32 ? 1e-3 * mag : 1e-6 * mag;
+              cs.prec == ops::GemmPrecision::tf32 && dt == DType::f32 ? 1e-3 * mag : 1e-6 * mag;
           INFO("trans_b " << trans_b << " dtype " << tessera::dtype_name(dt) << " m " << m << " n "
                           << n);
           REQUIRE(std::abs(out[m * N + n] - want) <= tol + 1e-6);

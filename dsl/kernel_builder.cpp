@@ -1,4 +1,4 @@
-#include "dsl/builder.h"
+#include "dsl/kernel_builder.h"
 
 #include "base/error.h"
 #include "dsl/verifier.h"
@@ -349,60 +349,6 @@ TileRef local(DType dtype, std::vector<std::int64_t> shape, std::string name, Lo
   return allocate(Scope::local, dtype, std::move(shape), std::move(name), loc, "local");
 }
 
-void copy(const TileRef& src, const TileRef& dst, Loc loc) {
-  Trace& t = trace("copy");
-  t.emit(Copy::make(src.region(), dst.region(), SourceLoc::from(loc)));
-}
-
-void fill(const TileRef& dst, Expr value, Loc loc) {
-  Trace& t = trace("fill");
-  if (dst.indexed() != 0) {
-    throw UserError(fmt::format("{}: fill() takes a whole buffer ('{}')",
-                                kernel_context(t, SourceLoc::from(loc)), dst.buffer()->name));
-  }
-  t.emit(
-      Fill::make(dst.buffer(), cast(dst.buffer()->dtype, std::move(value)), SourceLoc::from(loc)));
-}
-
-void clear(const TileRef& dst, Loc loc) {
-  fill(dst, Expr(0), loc);
-}
-
-namespace {
-void reduce(ReduceOp op, const TileRef& src, const TileRef& dst, int axis, bool clear_dst,
-            const Loc& loc) {
-  Trace& t = trace("reduce");
-  if (src.indexed() != 0 || dst.indexed() != 0) {
-    throw UserError(fmt::format("{}: reduce_{}() takes whole buffers",
-                                kernel_context(t, SourceLoc::from(loc)), reduce_op_name(op)));
-  }
-  t.emit(Reduce::make(op, src.buffer(), dst.buffer(), axis, clear_dst, SourceLoc::from(loc)));
-}
-} // namespace
-
-void reduce_sum(const TileRef& src, const TileRef& dst, int axis, bool c, Loc loc) {
-  reduce(ReduceOp::sum, src, dst, axis, c, loc);
-}
-void reduce_max(const TileRef& src, const TileRef& dst, int axis, bool c, Loc loc) {
-  reduce(ReduceOp::max, src, dst, axis, c, loc);
-}
-void reduce_min(const TileRef& src, const TileRef& dst, int axis, bool c, Loc loc) {
-  reduce(ReduceOp::min, src, dst, axis, c, loc);
-}
-void reduce_absmax(const TileRef& src, const TileRef& dst, int axis, bool c, Loc loc) {
-  reduce(ReduceOp::absmax, src, dst, axis, c, loc);
-}
-
-void gemm(const TileRef& a, const TileRef& b, const TileRef& c, GemmOptions o, Loc loc) {
-  Trace& t = trace("gemm");
-  if (a.indexed() != 0 || b.indexed() != 0 || c.indexed() != 0) {
-    throw UserError(
-        fmt::format("{}: gemm() takes whole tiles", kernel_context(t, SourceLoc::from(loc))));
-  }
-  t.emit(Gemm::make(a.buffer(), b.buffer(), c.buffer(), o.trans_a, o.trans_b, o.clear, o.precision,
-                    SourceLoc::from(loc)));
-}
-
 namespace {
 void atomic(AtomicOp op, const TileRef& element, Expr value, const Loc& loc) {
   Trace& t = trace("atomic");
@@ -429,6 +375,18 @@ void pdl_wait(Loc loc) {
 void pdl_trigger(Loc loc) {
   trace("pdl_trigger").emit(PdlTrigger::make(SourceLoc::from(loc)));
 }
+
+namespace detail {
+
+void emit(Stmt s, const char* what) {
+  trace(what).emit(std::move(s));
+}
+
+std::string error_context(const char* what, const Loc& loc) {
+  return kernel_context(trace(what), SourceLoc::from(loc));
+}
+
+} // namespace detail
 
 namespace detail {
 

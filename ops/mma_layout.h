@@ -1,10 +1,10 @@
 /** \file
  * The tensor-core side of `gemm`: how a block tile C[M][N] is cut over warps and mma
  * instructions (MmaTiling, choose_mma_tiling) and where each accumulator element lives
- * (MmaAccumulatorMap, a codegen::FragmentMap, so `parallel` loops over C work like over any
+ * (MmaAccumulatorMap, an ir::FragmentMap, so `parallel` loops over C work like over any
  * other fragment). The same closed form is documented and implemented on the device side in
  * codegen/cuda/prelude/tessera_mma.cuh (gemm_ss, acc_coord); the two must agree, which
- * tests/codegen/cuda/gemm_layout_test.cpp and the GPU tests check.
+ * tests/codegen/cuda/mma_layout_test.cpp and the GPU tests check.
  *
  * Closed form, for warp tiles WM = M / warps_m, WN = N / warps_n and NT = WN / 8 n8-tiles per
  * warp; element C[i][j] lives in thread `warp * 32 + lane`, register `reg`:
@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace tessera::codegen {
+namespace tessera::ops {
 
 using ir::FragmentMap;
 using ir::Layout;
@@ -97,4 +97,4 @@ private:
 /** The Layout of a gemm accumulator of shape {m, n} run by `threads` threads from `begin`. */
 Layout mma_accumulator_layout(const MmaTiling& tiling, int begin = 0);
 
-} // namespace tessera::codegen
+} // namespace tessera::ops

@@ -1,10 +1,10 @@
-#include "codegen/cuda/gemm_layout.h"
+#include "ops/mma_layout.h"
 
 #include "base/error.h"
 
 #include <fmt/format.h>
 
-namespace tessera::codegen {
+namespace tessera::ops {
 
 const char* mma_path_name(MmaPath p) {
   switch (p) {
@@ -126,4 +126,4 @@ Layout mma_accumulator_layout(const MmaTiling& tiling, int begin) {
   return l;
 }
 
-} // namespace tessera::codegen
+} // namespace tessera::ops

@@ -1,14 +1,14 @@
 // The mma accumulator layout as host algebra: every element owned exactly once, element() and
 // locate() inverse to each other, the C++ index expressions agree with element(), and the warp
 // arrangement choice.
-#include "codegen/cuda/gemm_layout.h"
+#include "ops/mma_layout.h"
 
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <set>
 #include <string>
 
-using namespace tessera::codegen;
+using namespace tessera::ops;
 
 namespace {
 
