@@ -67,24 +67,24 @@ private:
 
 } // namespace
 
-LoweredKernel check_pdl(LoweredKernel lk) {
+void check_pdl(const Kernel& kernel) {
   NestedPdl nested;
-  nested.visit(lk.kernel.body);
+  nested.visit(kernel.body);
   if (nested.found != nullptr) {
     throw UserError(fmt::format("kernel '{}': pdl_wait()/pdl_trigger() at {} is inside a "
                                 "thread_range or if_(); every thread of the block must run it",
-                                lk.kernel.name, nested.found->loc.str()));
+                                kernel.name, nested.found->loc.str()));
   }
-  const Block* body = lk.kernel.body.as<Block>();
+  const Block* body = kernel.body.as<Block>();
   if (body == nullptr) {
-    return lk;
+    return;
   }
   bool has_wait = false;
   for (const Stmt& s : body->stmts) {
     has_wait |= s.as<PdlWait>() != nullptr;
   }
   if (!has_wait) {
-    return lk;
+    return;
   }
   for (const Stmt& s : body->stmts) {
     if (s.as<PdlWait>()) {
@@ -95,10 +95,9 @@ LoweredKernel check_pdl(LoweredKernel lk) {
                                   "before pdl_wait(); under programmatic dependent launch the "
                                   "previous kernel's writes are not visible yet. Move it after "
                                   "pdl_wait()",
-                                  lk.kernel.name, s->loc.str()));
+                                  kernel.name, s->loc.str()));
     }
   }
-  return lk;
 }
 
 } // namespace tessera::codegen

@@ -3,7 +3,7 @@
  */
 #pragma once
 
-#include "codegen/lowered.h"
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 
@@ -14,6 +14,6 @@ namespace tessera::codegen {
  * and a pdl_wait() or pdl_trigger() inside a thread range or branch (every thread must run it).
  * The emitter guards griddepcontrol for sm_90+ at compile time.
  */
-LoweredKernel check_pdl(LoweredKernel lowered);
+void check_pdl(const ir::Kernel& kernel);
 
 } // namespace tessera::codegen

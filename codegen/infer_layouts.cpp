@@ -1,8 +1,10 @@
 #include "codegen/infer_layouts.h"
 
 #include "base/error.h"
+#include "ir/layout.h"
 #include "ir/printer.h"
 #include "ir/util.h"
+#include "ir/visitor.h"
 #include "ops/copy.h"
 #include "ops/tile_op.h"
 
@@ -362,7 +364,7 @@ private:
     case StmtKind::For: {
       const For* op = s.as<For>();
       return For::make(op->var, op->min, op->extent, op->for_kind, rewrite(op->body), op->loc,
-                       op->stages);
+                       op->stages, op->unroll);
     }
     case StmtKind::IfThenElse: {
       const IfThenElse* op = s.as<IfThenElse>();
@@ -397,58 +399,65 @@ private:
 // Phase 4: a plan for every parallel loop
 // ---------------------------------------------------------------------------------------------
 
-void plan_parallels(const Stmt& s, Participants p, LoweredKernel& lk) {
-  if (!s.defined()) {
-    return;
-  }
-  switch (s.kind()) {
-  case StmtKind::Block:
-    for (const Stmt& c : s.as<Block>()->stmts) {
-      plan_parallels(c, p, lk);
+/** Records the decisions in the IR: each fragment's layout on its Allocate, each parallel
+ *  loop's plan on the loop. */
+class Annotate : public IRMutator {
+public:
+  Annotate(const Kernel& k, const std::map<const BufferNode*, Layout>& layouts)
+      : kernel_(k), layouts_(layouts), p_{k.threads, 0} {}
+
+protected:
+  Stmt mutate_allocate(const Allocate* op, const Stmt& s) override {
+    auto it = layouts_.find(op->buffer.get());
+    if (it == layouts_.end()) {
+      return s;
     }
-    return;
-  case StmtKind::For:
-    plan_parallels(s.as<For>()->body, p, lk);
-    return;
-  case StmtKind::IfThenElse:
-    plan_parallels(s.as<IfThenElse>()->then_case, p, lk);
-    plan_parallels(s.as<IfThenElse>()->else_case, p, lk);
-    return;
-  case StmtKind::ThreadRange: {
-    const ThreadRange* op = s.as<ThreadRange>();
-    plan_parallels(op->body, Participants{op->end - op->begin, op->begin}, lk);
-    return;
+    return Allocate::make(op->buffer, op->loc, std::make_shared<const Layout>(it->second),
+                          op->offset);
   }
-  case StmtKind::Parallel: {
-    const Parallel* op = s.as<Parallel>();
+
+  Stmt mutate_thread_range(const ThreadRange* op, const Stmt& s) override {
+    const Participants saved = p_;
+    p_ = Participants{op->end - op->begin, op->begin};
+    Stmt r = IRMutator::mutate_thread_range(op, s);
+    p_ = saved;
+    return r;
+  }
+
+  Stmt mutate_parallel(const Parallel* op, const Stmt& s) override {
+    return Parallel::make(op->vars, op->extents, op->body, op->loc,
+                          std::make_shared<const ParallelPlan>(plan(op)));
+  }
+
+private:
+  ParallelPlan plan(const Parallel* op) const {
     ParallelPlan plan;
-    plan.threads = p.threads;
-    plan.begin = p.begin;
-    bool writes_private = false;
-    if (const Layout* m = loop_mapped_layout(op, lk.layouts)) {
-      if (m->threads != p.threads || m->begin != p.begin) {
+    plan.threads = p_.threads;
+    plan.begin = p_.begin;
+    if (const Layout* m = loop_mapped_layout(op, layouts_)) {
+      if (m->threads != p_.threads || m->begin != p_.begin) {
         throw UserError(fmt::format(
             "the parallel loop at {} (kernel '{}') runs on {} threads from {} over a tensor-core "
             "fragment laid out for {} threads from {}; run it in the thread_range of the gemm",
-            op->loc.str(), lk.kernel.name, p.threads, p.begin, m->threads, m->begin));
+            op->loc.str(), kernel_.name, p_.threads, p_.begin, m->threads, m->begin));
       }
       plan.kind = ParallelPlan::Kind::mapped;
       plan.layout = *m;
-      lk.parallels[op] = plan;
-      return;
+      return plan;
     }
+    bool writes_private = false;
     for_each_access(op->body, [&](const Buffer& b, const std::vector<Expr>& idx, bool store) {
       if (b->scope == Scope::fragment) {
-        const Layout& l = lk.layouts.at(b.get());
+        const Layout& l = layouts_.at(b.get());
         if (l.kind == LayoutKind::distributed && same_var(idx.back(), op->vars.back()) &&
             l.last_extent() == op->extents.back() && plan.kind != ParallelPlan::Kind::distributed) {
-          if (l.threads != p.threads || l.begin != p.begin) {
+          if (l.threads != p_.threads || l.begin != p_.begin) {
             throw UserError(fmt::format(
                 "fragment '{}' (kernel '{}', {}) is declared for {} threads from {} but used by "
                 "the parallel loop at {} running on {} threads from {}; declare it inside the "
                 "thread_range that uses it",
-                b->name, lk.kernel.name, b->loc.str(), l.threads, l.begin, op->loc.str(), p.threads,
-                p.begin));
+                b->name, kernel_.name, b->loc.str(), l.threads, l.begin, op->loc.str(), p_.threads,
+                p_.begin));
           }
           plan.kind = ParallelPlan::Kind::distributed;
           plan.layout = l;
@@ -461,22 +470,21 @@ void plan_parallels(const Stmt& s, Participants p, LoweredKernel& lk) {
     if (plan.kind != ParallelPlan::Kind::distributed) {
       plan.kind = writes_private ? ParallelPlan::Kind::replicated : ParallelPlan::Kind::split;
     }
-    lk.parallels[op] = plan;
-    return;
+    return plan;
   }
-  default:
-    return;
-  }
-}
+
+  const Kernel& kernel_;
+  const std::map<const BufferNode*, Layout>& layouts_;
+  Participants p_;
+};
 
 } // namespace
 
-LoweredKernel infer_layouts(const Kernel& kernel) {
+Kernel infer_layouts(const Kernel& kernel) {
   Collector c(kernel);
   c.run();
 
-  LoweredKernel lk;
-  lk.kernel = kernel;
+  std::map<const BufferNode*, Layout> layouts;
 
   // Partition classes: V from the widest global dtype of any member, P from the declarations.
   std::map<const BufferNode*, int> class_bytes;
@@ -513,12 +521,12 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
     const FragmentInfo& info = c.frags.at(b);
     const std::vector<std::int64_t> shape = const_shape(info.buffer);
     if (info.fixed) {
-      lk.layouts[b] = *info.fixed;
+      layouts[b] = *info.fixed;
       continue;
     }
     if (info.candidate) {
       if (const Layout* m = mapped_for(b)) {
-        lk.layouts[b] = *m;
+        layouts[b] = *m;
         continue;
       }
       const BufferNode* root = c.find(b);
@@ -531,7 +539,7 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
             first.where.begin, info.where.threads, info.where.begin));
       }
       const int v = choose_vector_width(shape.back(), class_bytes.at(root));
-      lk.layouts[b] = Layout::distributed(shape, info.where.threads, v, info.where.begin);
+      layouts[b] = Layout::distributed(shape, info.where.threads, v, info.where.begin);
       continue;
     }
     Layout l = Layout::replicated(shape);
@@ -544,14 +552,15 @@ LoweredKernel infer_layouts(const Kernel& kernel) {
                               info.where.begin);
       defaulted.insert(b);
     }
-    lk.layouts[b] = l;
+    layouts[b] = l;
   }
 
-  RoundTrips rt(kernel, lk.layouts, defaulted);
-  lk.kernel.body = rt.run(kernel.body);
-  plan_parallels(lk.kernel.body, Participants{kernel.threads, 0}, lk);
-  lk.layouts_done = true;
-  return lk;
+  RoundTrips rt(kernel, layouts, defaulted);
+  Kernel out = kernel;
+  out.body = rt.run(kernel.body);
+  Annotate annotate(kernel, layouts);
+  out.body = annotate.mutate(out.body);
+  return out;
 }
 
 } // namespace tessera::codegen

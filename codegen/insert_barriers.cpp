@@ -1,12 +1,12 @@
 #include "codegen/insert_barriers.h"
 
+#include "ir/layout.h"
 #include "ir/util.h"
-#include "ops/reduce.h"
+#include "ops/tile_op.h"
 
 namespace tessera::codegen {
 
 using namespace ir;
-using ops::Reduce;
 
 namespace {
 
@@ -24,7 +24,7 @@ bool shared(const Buffer& b) {
 }
 
 /** Shared-memory reads and writes anywhere under `s`. */
-Effect effect(const Stmt& s, const LoweredKernel& lk) {
+Effect effect(const Stmt& s, const ops::LayoutMap& layouts) {
   Effect e;
   if (!s.defined()) {
     return e;
@@ -52,14 +52,10 @@ Effect effect(const Stmt& s, const LoweredKernel& lk) {
     case StmtKind::ThreadRange:
       return walk(st.as<ThreadRange>()->body);
     case StmtKind::TileOp:
-      for (const Operand& o : st.as<TileOp>()->operands()) {
-        if (shared(o.region.buffer)) {
-          e.reads |= o.reads();
-          e.writes |= o.writes();
-        }
-      }
-      if (st.as<Reduce>() && lk.smem.scratch.count(st.get())) {
-        e.reads = e.writes = true;
+      if (const auto* op = st.as<ops::TileOpNode>()) {
+        const ops::SharedEffects se = op->shared_effects(layouts);
+        e.reads |= se.reads;
+        e.writes |= se.writes;
       }
       return;
     case StmtKind::Atomic:
@@ -111,7 +107,7 @@ bool thread_dependent(const Expr& e) {
 
 class Inserter {
 public:
-  explicit Inserter(const LoweredKernel& lk) : lk_(lk) {}
+  explicit Inserter(const ops::LayoutMap& layouts) : layouts_(layouts) {}
 
   /** Rewrites `s` given the pending effect on entry; updates `pending` to the exit state. */
   Stmt run(const Stmt& s, Effect& pending) {
@@ -133,7 +129,7 @@ public:
         }
         // A unit: the statement as a whole. Units with inner structure (if, thread range)
         // are rewritten inside with a clean state once the unit's entry hazard is resolved.
-        const Effect e = effect(c, lk_);
+        const Effect e = effect(c, layouts_);
         if (hazard(pending, e)) {
           out.push_back(Barrier::make(c->loc));
           pending = {};
@@ -141,7 +137,7 @@ public:
         out.push_back(inner(c));
         pending |= e;
       }
-      return Block::make(std::move(out), s->loc);
+      return Block::make(std::move(out), s->loc, s.as<Block>()->note);
     }
     case StmtKind::For: {
       const For* op = s.as<For>();
@@ -153,10 +149,11 @@ public:
       entry |= probe;
       Stmt body = run(op->body, entry);
       pending |= entry;
-      return For::make(op->var, op->min, op->extent, op->for_kind, body, op->loc, op->stages);
+      return For::make(op->var, op->min, op->extent, op->for_kind, body, op->loc, op->stages,
+                       op->unroll);
     }
     default: {
-      const Effect e = effect(s, lk_);
+      const Effect e = effect(s, layouts_);
       Stmt r = inner(s);
       if (hazard(pending, e)) {
         pending = e;
@@ -186,16 +183,17 @@ private:
     return s;
   }
 
-  const LoweredKernel& lk_;
+  const ops::LayoutMap& layouts_;
 };
 
 } // namespace
 
-LoweredKernel insert_barriers(LoweredKernel lk) {
-  Inserter in(lk);
+Kernel insert_barriers(Kernel kernel) {
+  const ops::LayoutMap layouts = fragment_layouts(kernel.body);
+  Inserter in(layouts);
   Effect pending;
-  lk.kernel.body = in.run(lk.kernel.body, pending);
-  return lk;
+  kernel.body = in.run(kernel.body, pending);
+  return kernel;
 }
 
 } // namespace tessera::codegen

@@ -3,7 +3,7 @@
  */
 #pragma once
 
-#include "codegen/lowered.h"
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 
@@ -13,8 +13,9 @@ namespace tessera::codegen {
  * loop iterations. Shared memory is one resource (the plan reuses bytes). Barriers inside a
  * thread_range synchronise only its threads (the emitter uses a named barrier); hazards between
  * a thread range and the rest of the block get a block-wide barrier before the range.
- * Cross-warp reductions synchronise internally.
+ * Tile ops report their shared-memory traffic (ops::TileOpNode::shared_effects): a cross-warp
+ * reduction's scratch counts, a software pipeline's deferred copies do not.
  */
-LoweredKernel insert_barriers(LoweredKernel lowered);
+ir::Kernel insert_barriers(ir::Kernel kernel);
 
 } // namespace tessera::codegen

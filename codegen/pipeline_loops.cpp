@@ -2,6 +2,7 @@
 #include "codegen/pipeline_loops.h"
 
 #include "base/error.h"
+#include "ir/util.h"
 #include "ir/visitor.h"
 #include "ops/copy.h"
 
@@ -107,38 +108,6 @@ private:
   std::map<const BufferNode*, Buffer> buffers_;
 };
 
-/** Walks two trees of identical shape and reports each (original, rewritten) statement pair. */
-void pair_nodes(const Stmt& a, const Stmt& b,
-                const std::function<void(const Stmt&, const Stmt&)>& fn) {
-  if (!a.defined() || !b.defined())
-    return;
-  fn(a, b);
-  switch (a.kind()) {
-  case StmtKind::Block: {
-    const auto& x = a.as<Block>()->stmts;
-    const auto& y = b.as<Block>()->stmts;
-    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
-      pair_nodes(x[i], y[i], fn);
-    break;
-  }
-  case StmtKind::For:
-    pair_nodes(a.as<For>()->body, b.as<For>()->body, fn);
-    break;
-  case StmtKind::Parallel:
-    pair_nodes(a.as<Parallel>()->body, b.as<Parallel>()->body, fn);
-    break;
-  case StmtKind::IfThenElse:
-    pair_nodes(a.as<IfThenElse>()->then_case, b.as<IfThenElse>()->then_case, fn);
-    pair_nodes(a.as<IfThenElse>()->else_case, b.as<IfThenElse>()->else_case, fn);
-    break;
-  case StmtKind::ThreadRange:
-    pair_nodes(a.as<ThreadRange>()->body, b.as<ThreadRange>()->body, fn);
-    break;
-  default:
-    break;
-  }
-}
-
 bool whole_tile(const Region& r) {
   for (std::size_t d = 0; d < r.ranges.size(); ++d) {
     const IntImm* s = r.ranges[d].start.as<IntImm>();
@@ -149,20 +118,9 @@ bool whole_tile(const Region& r) {
   return true;
 }
 
-Expr i32(std::int64_t v) {
-  return IntImm::make(DType::i32, v);
-}
-Expr add(Expr a, Expr b) {
-  return Binary::make(BinaryOp::Add, std::move(a), std::move(b));
-}
-Expr lt(Expr a, Expr b) {
-  return Binary::make(BinaryOp::LT, std::move(a), std::move(b));
-}
-
 class Pipeliner : public IRMutator {
 public:
-  Pipeliner(LoweredKernel& lk, PipelinePlan& plan, const RefCounter& all)
-      : lk_(lk), plan_(plan), all_(all) {}
+  explicit Pipeliner(const RefCounter& all) : all_(all) {}
 
 protected:
   Stmt mutate_block(const Block* op, const Stmt& s) override {
@@ -194,30 +152,18 @@ protected:
   }
 
 private:
-  Stmt point(const SourceLoc& loc, AsyncPoint p) {
-    Stmt b = Barrier::make(loc);
-    plan_.points[b.get()] = p;
-    return b;
+  /** Commit this thread's copies issued since the last commit as one group. */
+  static Stmt commit(const SourceLoc& loc) { return AsyncCommit::make(loc); }
+  /** Wait until at most `pending` groups are in flight, then a barrier: the data of the
+   *  groups before has landed for every thread, and the slots read before are free. */
+  static Stmt wait(int pending, const SourceLoc& loc) {
+    return Block::make({AsyncWait::make(pending, loc), Barrier::make(loc)}, loc);
   }
 
-  /** Copies the emitter's per-statement plans from `from` onto the rebuilt `to`. */
-  void carry_plans(const Stmt& from, const Stmt& to) {
-    pair_nodes(from, to, [&](const Stmt& a, const Stmt& b) {
-      if (a.same_as(b))
-        return;
-      if (auto it = lk_.copies.find(a.get()); it != lk_.copies.end())
-        lk_.copies[b.get()] = it->second;
-      if (auto it = lk_.parallels.find(a.get()); it != lk_.parallels.end())
-        lk_.parallels[b.get()] = it->second;
-    });
-  }
-
-  Stmt rewrite(const Stmt& s, const Expr& var, const Expr& value,
-               const std::map<const BufferNode*, Buffer>& buffers) {
+  static Stmt rewrite(const Stmt& s, const Expr& var, const Expr& value,
+                      const std::map<const BufferNode*, Buffer>& buffers) {
     Rewrite rw(var, value, buffers);
-    Stmt out = rw.mutate(s);
-    carry_plans(s, out);
-    return out;
+    return rw.mutate(s);
   }
 
   Stmt pipeline(const For* f) {
@@ -283,8 +229,11 @@ private:
       std::vector<Stmt> copies;
       for (std::size_t i : loads) {
         Stmt c = rewrite(body[i], f->var, add(f->min, j), slot[s]);
-        if (lk_.copies.count(c.get()) && lk_.copies.at(c.get()).cp_async)
-          plan_.deferred.insert(c.get());
+        // The pipeline orders these writes itself (its waits and barriers), async or not.
+        const Copy* copy = c.as<Copy>();
+        ops::CopyPlan plan = copy->plan.value_or(ops::CopyPlan{});
+        plan.deferred = true;
+        c = copy->with_plan(plan);
         copies.push_back(c);
       }
       return Block::make(std::move(copies), loc);
@@ -293,63 +242,40 @@ private:
     // Prologue.
     for (int p = 0; p < D; ++p) {
       out.push_back(IfThenElse::make(lt(i32(p), n), issue(i32(p), p), Stmt(), loc));
-      out.push_back(point(loc, AsyncPoint{true, -1, false}));
+      out.push_back(commit(loc));
     }
     // Steady state, unrolled by S so each slot is a constant.
     Expr q = Var::make(DType::i32, f->var.as<Var>()->name + "_q", VarKind::loop);
     std::vector<Stmt> steps;
     for (int s = 0; s < S; ++s) {
-      Expr j = add(Binary::make(BinaryOp::Mul, q, i32(S)), i32(s));
+      Expr j = add(mul(q, i32(S)), i32(s));
       std::vector<Stmt> it;
-      it.push_back(point(loc, AsyncPoint{false, D - 1, true}));
+      it.push_back(wait(D - 1, loc));
       it.push_back(
           IfThenElse::make(lt(add(j, i32(D)), n), issue(add(j, i32(D)), (s + D) % S), Stmt(), loc));
-      it.push_back(point(loc, AsyncPoint{true, -1, false}));
+      it.push_back(commit(loc));
       it.push_back(rewrite(compute_block, f->var, add(f->min, j), slot[s]));
       steps.push_back(IfThenElse::make(lt(j, n), Block::make(std::move(it), loc), Stmt(), loc));
     }
-    Expr trips = Binary::make(BinaryOp::Div, add(n, i32(D)), i32(S));
+    Expr trips = div(add(n, i32(D)), i32(S));
     out.push_back(
         For::make(q, i32(0), trips, ForKind::serial, Block::make(std::move(steps), loc), loc));
     // Drain: nothing may be in flight, and the slots are free, after the loop.
-    out.push_back(point(loc, AsyncPoint{false, 0, true}));
+    out.push_back(wait(0, loc));
     return Block::make(std::move(out), loc);
   }
 
-  LoweredKernel& lk_;
-  PipelinePlan& plan_;
   const RefCounter& all_;
   std::set<const BufferNode*> replaced_;
 };
 
 } // namespace
 
-LoweredKernel pipeline_loops(LoweredKernel lk, PipelinePlan* plan) {
-  PipelinePlan local;
-  PipelinePlan& p = plan ? *plan : local;
-  const Stmt old_body = lk.kernel.body; // keeps the old nodes alive while tables are rekeyed
-  const RefCounter all = count_refs(old_body);
-  Pipeliner pl(lk, p, all);
-  lk.kernel.body = pl.mutate(old_body);
-  // Drop table entries of statements that no longer exist, before their addresses can be reused.
-  std::set<const StmtNode*> live;
-  pair_nodes(lk.kernel.body, lk.kernel.body,
-             [&](const Stmt& a, const Stmt&) { live.insert(a.get()); });
-  std::erase_if(lk.copies, [&](const auto& kv) { return !live.count(kv.first); });
-  std::erase_if(lk.parallels, [&](const auto& kv) { return !live.count(kv.first); });
-  return lk;
-}
-
-std::string emit_async_point(const AsyncPoint& point, const std::string& pad,
-                             const std::string& sync) {
-  std::string out;
-  if (point.commit)
-    out += pad + "tessera::mma::cp_async_commit();\n";
-  if (point.wait >= 0)
-    out += pad + fmt::format("tessera::mma::cp_async_wait<{}>();\n", point.wait);
-  if (point.sync)
-    out += pad + sync + "\n";
-  return out;
+Kernel pipeline_loops(Kernel kernel) {
+  const RefCounter all = count_refs(kernel.body);
+  Pipeliner pl(all);
+  kernel.body = pl.mutate(kernel.body);
+  return kernel;
 }
 
 } // namespace tessera::codegen

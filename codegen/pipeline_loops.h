@@ -22,46 +22,24 @@
  * special case. One barrier per iteration guards both RAW (data landed) and WAR (the slot
  * refilled in iteration j was last read by compute(j - 1)).
  *
- * Commit and wait points are Barrier statements listed in PipelinePlan::points; the pipelined
- * copies are listed in PipelinePlan::deferred. An emitter that ignores the plan still produces
- * correct code (each copy waits for itself, each point is a plain barrier), only without overlap.
+ * The commit and wait points are AsyncCommit, AsyncWait and Barrier statements; the pipelined
+ * copies are marked deferred in their CopyPlan (their wait is a wait point of the pipeline, and
+ * the barrier pass leaves their shared writes to it). A backend without asynchronous copies runs
+ * the copies at once and the points as no-ops and barriers: still correct, only without overlap.
  *
  * Loops whose body has no such copy, or with stages ≤ 1, become serial loops. A tile that is
  * also written elsewhere in the body or used outside the loop is not pipelined (copied in place).
  */
 #pragma once
 
-#include "codegen/lowered.h"
-
-#include <map>
-#include <set>
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 
-/** What a Barrier statement produced by pipeline_loops stands for, in emission order. */
-struct AsyncPoint {
-  bool commit = false; ///< tessera::mma::cp_async_commit()
-  int wait = -1;       ///< tessera::mma::cp_async_wait<wait>() when ≥ 0
-  bool sync = true;    ///< then a barrier over the participating threads (ctx.sync())
-};
-
-/** Side tables for the emitter (keyed by node identity, like LoweredKernel's). */
-struct PipelinePlan {
-  /** Copy statements to issue as cp.async without waiting (an AsyncPoint waits for them). */
-  std::set<const ir::StmtNode*> deferred;
-  /** Barrier statements that are async points. */
-  std::map<const ir::StmtNode*, AsyncPoint> points;
-};
-
 /**
- * Rewrites every pipelined loop of `lk.kernel` as described in the file comment. Runs after
- * vectorize_copies (it copies CopyPlan and ParallelPlan entries onto the rebuilt statements) and
- * before plan_shared_memory (which then sees the ring slots). Fills `plan` when given.
+ * Rewrites every pipelined loop of `kernel` as described in the file comment. Runs after
+ * vectorize_copies (which decides which copies are asynchronous) and before the barrier pass.
  */
-LoweredKernel pipeline_loops(LoweredKernel lk, PipelinePlan* plan = nullptr);
-
-/** CUDA for one async point (commit, wait, barrier), one line per action, indented with `pad`. */
-std::string emit_async_point(const AsyncPoint& point, const std::string& pad,
-                             const std::string& sync);
+ir::Kernel pipeline_loops(ir::Kernel kernel);
 
 } // namespace tessera::codegen

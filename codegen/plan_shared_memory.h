@@ -3,17 +3,18 @@
  */
 #pragma once
 
-#include "codegen/lowered.h"
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 
 /**
- * Places every shared buffer, and the scratch of every cross-warp reduction, in one dynamic
- * shared-memory allocation: 16-byte aligned offsets, buffers whose lifetimes (declaration to
- * the end of the enclosing block) do not overlap share bytes. The total may exceed 48 KB; the
- * launcher raises the kernel's limit. Barrier insertion runs afterwards and treats all of
- * shared memory as one resource, so reuse never races.
+ * Places every shared buffer of the thread-level kernel (the DSL's shared tiles, pipeline ring
+ * slots, staging buffers and the scratch ops allocate for themselves) in one dynamic shared
+ * allocation: 16-byte aligned offsets, recorded on each Allocate; buffers whose lifetimes
+ * (declaration to the end of the enclosing block) do not overlap share bytes. The total goes to
+ * Kernel::shared_bytes and may exceed 48 KB (the launcher raises the kernel's limit). The barrier
+ * pass treats all of shared memory as one resource, so reuse never races.
  */
-LoweredKernel plan_shared_memory(LoweredKernel lowered);
+ir::Kernel plan_shared_memory(ir::Kernel kernel);
 
 } // namespace tessera::codegen

@@ -1,6 +1,8 @@
 #include "codegen/vectorize_copies.h"
 
+#include "ir/layout.h"
 #include "ir/util.h"
+#include "ir/visitor.h"
 #include "ops/copy.h"
 
 namespace tessera::codegen {
@@ -50,84 +52,65 @@ int shared_width(const Region& r, int cap) {
   return w;
 }
 
-class Vectorizer {
-public:
-  explicit Vectorizer(LoweredKernel& lk) : lk_(lk) {}
+/** The plan of one copy, given the layouts of the kernel's fragments. */
+ops::CopyPlan plan(const Copy& op, const ops::LayoutMap& layouts) {
+  ops::CopyPlan p;
+  const Buffer& src = op.src.buffer;
+  const Buffer& dst = op.dst.buffer;
+  const bool src_global = src->scope == Scope::global;
+  const bool dst_global = dst->scope == Scope::global;
+  if (src_global == dst_global) {
+    return p; // no global side (or global to global): scalar
+  }
+  const Region& g = src_global ? op.src : op.dst;
+  const Region& other = src_global ? op.dst : op.src;
+  const int cap = static_cast<int>(16 / dtype_size(g.buffer->dtype));
+  int w = global_width(g, cap);
+  switch (other.buffer->scope) {
+  case Scope::fragment: {
+    const Layout& l = layouts.at(other.buffer.get());
+    if (l.kind == LayoutKind::distributed) {
+      w = std::min(w, l.vec); // each thread's run is V elements starting at multiples of V
+    } else if (l.kind == LayoutKind::mapped) {
+      w = 1;
+    }
+    break;
+  }
+  case Scope::shared:
+    w = std::min(w, shared_width(other, cap));
+    p.async = src_global && src->dtype == dst->dtype && w * dtype_size(src->dtype) >= 4;
+    break;
+  default:
+    break;
+  }
+  if (other.ranges.back().squeezed) {
+    w = 1;
+  }
+  p.vector_width = std::max(1, w);
+  return p;
+}
 
-  void walk(const Stmt& s) {
-    if (!s.defined()) {
-      return;
-    }
-    switch (s.kind()) {
-    case StmtKind::Block:
-      for (const Stmt& c : s.as<Block>()->stmts) {
-        walk(c);
-      }
-      return;
-    case StmtKind::For:
-      return walk(s.as<For>()->body);
-    case StmtKind::IfThenElse:
-      walk(s.as<IfThenElse>()->then_case);
-      return walk(s.as<IfThenElse>()->else_case);
-    case StmtKind::ThreadRange:
-      return walk(s.as<ThreadRange>()->body);
-    case StmtKind::TileOp:
-      if (const Copy* op = s.as<Copy>()) {
-        lk_.copies[s.get()] = plan(op);
-      }
-      return;
-    default:
-      return;
-    }
+class Vectorizer : public IRMutator {
+public:
+  explicit Vectorizer(const ops::LayoutMap& layouts) : layouts_(layouts) {}
+
+protected:
+  Stmt mutate_tile_op(const TileOp* op, const Stmt& s) override {
+    const Copy* c = s.as<Copy>();
+    return c != nullptr ? c->with_plan(plan(*c, layouts_)) : s;
   }
 
 private:
-  CopyPlan plan(const Copy* op) const {
-    CopyPlan p;
-    const Buffer& src = op->src.buffer;
-    const Buffer& dst = op->dst.buffer;
-    const bool src_global = src->scope == Scope::global;
-    const bool dst_global = dst->scope == Scope::global;
-    if (src_global == dst_global) {
-      return p; // no global side (or global to global): scalar
-    }
-    const Region& g = src_global ? op->src : op->dst;
-    const Region& other = src_global ? op->dst : op->src;
-    const int cap = static_cast<int>(16 / dtype_size(g.buffer->dtype));
-    int w = global_width(g, cap);
-    switch (other.buffer->scope) {
-    case Scope::fragment: {
-      const Layout& l = lk_.layout(other.buffer);
-      if (l.kind == LayoutKind::distributed) {
-        w = std::min(w, l.vec); // each thread's run is V elements starting at multiples of V
-      } else if (l.kind == LayoutKind::mapped) {
-        w = 1;
-      }
-      break;
-    }
-    case Scope::shared:
-      w = std::min(w, shared_width(other, cap));
-      p.cp_async = src_global && src->dtype == dst->dtype && w * dtype_size(src->dtype) >= 4;
-      break;
-    default:
-      break;
-    }
-    if (other.ranges.back().squeezed) {
-      w = 1;
-    }
-    p.vector_width = std::max(1, w);
-    return p;
-  }
-
-  LoweredKernel& lk_;
+  const ops::LayoutMap& layouts_;
 };
 
 } // namespace
 
-LoweredKernel vectorize_copies(LoweredKernel lowered) {
-  Vectorizer v(lowered);
-  v.walk(lowered.kernel.body);
-  return lowered;
+Kernel vectorize_copies(Kernel kernel) {
+  const ops::LayoutMap layouts = fragment_layouts(kernel.body);
+  Vectorizer v(layouts);
+  kernel.body = v.mutate(kernel.body);
+  return kernel;
 }
 
 } // namespace tessera::codegen

@@ -3,7 +3,7 @@
  */
 #pragma once
 
-#include "codegen/lowered.h"
+#include "ir/ir.h"
 
 namespace tessera::codegen {
 
@@ -12,9 +12,10 @@ namespace tessera::codegen {
  * is provably aligned: tensor base pointers are 16-byte aligned (the launcher checks it) and
  * rows are contiguous, so an access is aligned when the region's start along the last axis, the
  * row length (for tensors of rank > 1) and the per-thread run (the fragment's V) are all
- * multiples of the width. Global → shared copies of equal dtypes become cp.async. Copies the
- * pass cannot prove aligned stay scalar; bounds are checked by the emitter either way.
+ * multiples of the width. Global → shared copies of equal dtypes become cp.async. The plan is
+ * recorded on each Copy (ops::CopyPlan). Copies the pass cannot prove aligned stay scalar; bounds
+ * are checked by the emitter either way.
  */
-LoweredKernel vectorize_copies(LoweredKernel lowered);
+ir::Kernel vectorize_copies(ir::Kernel kernel);
 
 } // namespace tessera::codegen

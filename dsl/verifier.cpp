@@ -42,8 +42,7 @@ protected:
     IRVisitor::visit_load(op);
   }
   void visit_call(const Call* op) override {
-    if (op->op == CallOp::warp_sum || op->op == CallOp::warp_max || op->op == CallOp::shfl_xor ||
-        op->op == CallOp::shfl_idx) {
+    if (is_warp_op(op->op)) {
       uniform = false;
     }
     IRVisitor::visit_call(op);
@@ -52,11 +51,6 @@ protected:
 private:
   const std::unordered_set<const ExprNode*>& varying_;
 };
-
-bool is_warp_call(CallOp op) {
-  return op == CallOp::warp_sum || op == CallOp::warp_max || op == CallOp::shfl_xor ||
-         op == CallOp::shfl_idx;
-}
 
 /** Finds the first statement or warp call in a subtree that needs whole warps to take part. */
 class FindCollective : public IRVisitor {
@@ -79,7 +73,7 @@ protected:
     IRVisitor::visit_parallel(op);
   }
   void visit_call(const Call* op) override {
-    if (is_warp_call(op->op) && !found) {
+    if (is_warp_op(op->op) && !found) {
       found = call_op_name(op->op);
     }
     IRVisitor::visit_call(op);

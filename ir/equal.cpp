@@ -1,6 +1,7 @@
 #include "ir/equal.h"
 
 #include "base/error.h"
+#include "ir/layout.h"
 
 #include <bit>
 #include <cstdint>
@@ -91,16 +92,21 @@ bool equal_node(const Stmt& sa, const Stmt& sb) {
     }
     return true;
   }
-  case StmtKind::Allocate:
-    return sa.as<Allocate>()->buffer == sb.as<Allocate>()->buffer;
+  case StmtKind::Allocate: {
+    const Allocate *a = sa.as<Allocate>(), *b = sb.as<Allocate>();
+    return a->buffer == b->buffer && a->offset == b->offset &&
+           (a->layout ? a->layout->str() : "") == (b->layout ? b->layout->str() : "");
+  }
   case StmtKind::For: {
     const For *a = sa.as<For>(), *b = sb.as<For>();
-    return a->for_kind == b->for_kind && a->stages == b->stages && equal(a->var, b->var) &&
-           equal(a->min, b->min) && equal(a->extent, b->extent) && equal(a->body, b->body);
+    return a->for_kind == b->for_kind && a->stages == b->stages && a->unroll == b->unroll &&
+           equal(a->var, b->var) && equal(a->min, b->min) && equal(a->extent, b->extent) &&
+           equal(a->body, b->body);
   }
   case StmtKind::Parallel: {
     const Parallel *a = sa.as<Parallel>(), *b = sb.as<Parallel>();
-    return a->extents == b->extents && equal_all(a->vars, b->vars) && equal(a->body, b->body);
+    return a->extents == b->extents && equal_all(a->vars, b->vars) && equal(a->body, b->body) &&
+           (a->plan ? a->plan->str() : "") == (b->plan ? b->plan->str() : "");
   }
   case StmtKind::IfThenElse: {
     const IfThenElse *a = sa.as<IfThenElse>(), *b = sb.as<IfThenElse>();
@@ -134,9 +140,28 @@ bool equal_node(const Stmt& sa, const Stmt& sb) {
     const ThreadRange *a = sa.as<ThreadRange>(), *b = sb.as<ThreadRange>();
     return a->begin == b->begin && a->end == b->end && equal(a->body, b->body);
   }
+  case StmtKind::LetStmt: {
+    const LetStmt *a = sa.as<LetStmt>(), *b = sb.as<LetStmt>();
+    return equal(a->var, b->var) && equal(a->value, b->value) && equal(a->body, b->body);
+  }
+  case StmtKind::VectorCopy: {
+    const VectorCopy *a = sa.as<VectorCopy>(), *b = sb.as<VectorCopy>();
+    return a->dst == b->dst && a->src == b->src && a->lanes == b->lanes && a->async == b->async &&
+           equal_all(a->dst_index, b->dst_index) && equal_all(a->src_index, b->src_index);
+  }
+  case StmtKind::AsyncWait:
+    return sa.as<AsyncWait>()->pending == sb.as<AsyncWait>()->pending;
+  case StmtKind::MmaTile: {
+    const MmaTile *a = sa.as<MmaTile>(), *b = sb.as<MmaTile>();
+    return a->path == b->path && a->m == b->m && a->n == b->n && a->k == b->k && a->lda == b->lda &&
+           a->ldb == b->ldb && a->warps_m == b->warps_m && a->warps_n == b->warps_n &&
+           a->trans_a == b->trans_a && a->trans_b == b->trans_b && a->a == b->a && a->b == b->b &&
+           a->acc == b->acc && equal(a->tid, b->tid);
+  }
   case StmtKind::Barrier:
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
+  case StmtKind::AsyncCommit:
     return true;
   }
   throw InternalError("ir::equal: unknown statement kind");
@@ -223,6 +248,7 @@ std::size_t hash_node(const Stmt& s) {
     break;
   case StmtKind::Allocate:
     combine(seed, h(s.as<Allocate>()->buffer.get()));
+    combine(seed, h(s.as<Allocate>()->offset));
     break;
   case StmtKind::For: {
     const For* op = s.as<For>();
@@ -282,9 +308,37 @@ std::size_t hash_node(const Stmt& s) {
     combine(seed, h(s.as<ThreadRange>()->end));
     combine(seed, structural_hash(s.as<ThreadRange>()->body));
     break;
+  case StmtKind::LetStmt:
+    combine(seed, structural_hash(s.as<LetStmt>()->var));
+    combine(seed, structural_hash(s.as<LetStmt>()->value));
+    combine(seed, structural_hash(s.as<LetStmt>()->body));
+    break;
+  case StmtKind::VectorCopy: {
+    const VectorCopy* op = s.as<VectorCopy>();
+    combine(seed, h(op->dst.get()));
+    combine(seed, h(op->src.get()));
+    combine(seed, h(op->lanes * 2 + (op->async ? 1 : 0)));
+    hash_all(seed, op->dst_index);
+    hash_all(seed, op->src_index);
+    break;
+  }
+  case StmtKind::AsyncWait:
+    combine(seed, h(s.as<AsyncWait>()->pending));
+    break;
+  case StmtKind::MmaTile: {
+    const MmaTile* op = s.as<MmaTile>();
+    combine(seed, h(static_cast<int>(op->path)));
+    for (std::int64_t v : {op->m, op->n, op->k, op->lda, op->ldb}) {
+      combine(seed, h(v));
+    }
+    combine(seed, h(op->acc.get()));
+    combine(seed, structural_hash(op->tid));
+    break;
+  }
   case StmtKind::Barrier:
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
+  case StmtKind::AsyncCommit:
     break;
   }
   return seed;

@@ -184,12 +184,21 @@ const char* call_op_name(CallOp op) {
     return "warp_sum";
   case CallOp::warp_max:
     return "warp_max";
+  case CallOp::warp_min:
+    return "warp_min";
+  case CallOp::round_tf32:
+    return "round_tf32";
   case CallOp::shfl_xor:
     return "shfl_xor";
   case CallOp::shfl_idx:
     return "shfl_idx";
   }
   return "?";
+}
+
+bool is_warp_op(CallOp op) {
+  return op == CallOp::warp_sum || op == CallOp::warp_max || op == CallOp::warp_min ||
+         op == CallOp::shfl_xor || op == CallOp::shfl_idx;
 }
 
 Expr Call::make(CallOp op, std::vector<Expr> args) {
@@ -231,12 +240,14 @@ std::vector<std::int64_t> Region::shape() const {
   return s;
 }
 
-Stmt Block::make(std::vector<Stmt> stmts, SourceLoc loc) {
-  return Stmt(std::make_shared<Block>(std::move(loc), std::move(stmts)));
+Stmt Block::make(std::vector<Stmt> stmts, SourceLoc loc, std::string note) {
+  return Stmt(std::make_shared<Block>(std::move(loc), std::move(stmts), std::move(note)));
 }
 
-Stmt Allocate::make(Buffer buffer, SourceLoc loc) {
-  return Stmt(std::make_shared<Allocate>(std::move(loc), std::move(buffer)));
+Stmt Allocate::make(Buffer buffer, SourceLoc loc, std::shared_ptr<const Layout> layout,
+                    std::int64_t offset) {
+  return Stmt(
+      std::make_shared<Allocate>(std::move(loc), std::move(buffer), std::move(layout), offset));
 }
 
 const char* for_kind_name(ForKind k) {
@@ -251,19 +262,19 @@ const char* for_kind_name(ForKind k) {
   return "?";
 }
 
-Stmt For::make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body, SourceLoc loc,
-               int stages) {
+Stmt For::make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body, SourceLoc loc, int stages,
+               int unroll) {
   return Stmt(std::make_shared<For>(std::move(loc), std::move(var), std::move(min),
-                                    std::move(extent), kind, stages, std::move(body)));
+                                    std::move(extent), kind, stages, unroll, std::move(body)));
 }
 
 Stmt Parallel::make(std::vector<Expr> vars, std::vector<std::int64_t> extents, Stmt body,
-                    SourceLoc loc) {
+                    SourceLoc loc, std::shared_ptr<const ParallelPlan> plan) {
   if (vars.size() != extents.size() || vars.empty()) {
     throw InternalError("Parallel::make: vars and extents differ in count");
   }
   return Stmt(std::make_shared<Parallel>(std::move(loc), std::move(vars), std::move(extents),
-                                         std::move(body)));
+                                         std::move(body), std::move(plan)));
 }
 
 Stmt IfThenElse::make(Expr cond, Stmt then_case, Stmt else_case, SourceLoc loc) {
@@ -294,6 +305,49 @@ Stmt PdlWait::make(SourceLoc loc) {
 }
 Stmt PdlTrigger::make(SourceLoc loc) {
   return Stmt(std::make_shared<PdlTrigger>(std::move(loc)));
+}
+
+Stmt LetStmt::make(Expr var, Expr value, Stmt body, SourceLoc loc) {
+  if (!var.as<Var>()) {
+    throw InternalError("LetStmt::make: the bound name must be a Var");
+  }
+  return Stmt(
+      std::make_shared<LetStmt>(std::move(loc), std::move(var), std::move(value), std::move(body)));
+}
+
+Stmt VectorCopy::make(Buffer dst, std::vector<Expr> dst_index, Buffer src,
+                      std::vector<Expr> src_index, int lanes, bool async, SourceLoc loc) {
+  if (lanes < 1) {
+    throw InternalError("VectorCopy::make: lanes must be positive");
+  }
+  return Stmt(std::make_shared<VectorCopy>(std::move(loc), std::move(dst), std::move(dst_index),
+                                           std::move(src), std::move(src_index), lanes, async));
+}
+
+Stmt AsyncCommit::make(SourceLoc loc) {
+  return Stmt(std::make_shared<AsyncCommit>(std::move(loc)));
+}
+
+Stmt AsyncWait::make(int pending, SourceLoc loc) {
+  return Stmt(std::make_shared<AsyncWait>(std::move(loc), pending));
+}
+
+const char* mma_path_name(MmaPath p) {
+  switch (p) {
+  case MmaPath::bf16:
+    return "bf16";
+  case MmaPath::f16:
+    return "f16";
+  case MmaPath::tf32:
+    return "tf32";
+  case MmaPath::fp32:
+    return "fp32";
+  }
+  return "?";
+}
+
+Stmt MmaTile::make(const MmaTile& f) {
+  return Stmt(std::make_shared<MmaTile>(f));
 }
 
 } // namespace tessera::ir

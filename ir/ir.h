@@ -20,6 +20,9 @@
 
 namespace tessera::ir {
 
+struct Layout;       // ir/layout.h
+struct ParallelPlan; // ir/layout.h
+
 /** Where a DSL statement came from; kept on every statement so errors and emitted CUDA can
  *  point at the user's line. */
 struct SourceLoc {
@@ -60,6 +63,12 @@ enum class StmtKind : std::uint8_t {
   Barrier,
   PdlWait,
   PdlTrigger,
+  // Thread-level statements: what tile ops lower to (codegen/lower_tile_ops.h).
+  LetStmt,
+  VectorCopy,
+  AsyncCommit,
+  AsyncWait,
+  MmaTile,
 };
 
 struct ExprNode {
@@ -154,6 +163,9 @@ struct BufferNode {
   int param_index = -1;  ///< position among kernel parameters (global tensors only)
   bool writable = false; ///< outputs and every non-global buffer
   SourceLoc loc;         ///< where it was declared
+  /** Made by a lowering for its own use (scratch, a register array), not by the DSL: backends
+   *  may give it the name as is, it cannot collide with the user's names. */
+  bool internal = false;
 };
 
 /** Shared handle to a BufferNode. */
@@ -275,10 +287,16 @@ enum class CallOp : std::uint8_t {
   fma,
   warp_sum, ///< (value, width): butterfly all-reduce over `width` lanes (power of two ≤ 32)
   warp_max, ///< (value, width)
+  warp_min, ///< (value, width)
   shfl_xor, ///< (value, lane_mask)
   shfl_idx, ///< (value, src_lane)
+  /** (f32 value): rounded to TF32 as cvt.rna.tf32.f32 does (nearest, ties away from zero;
+   *  inf/NaN kept) — the operand rounding of the TF32 tensor-core path, for portable gemms. */
+  round_tf32,
 };
 const char* call_op_name(CallOp op);
+/** The calls that are collective over a warp's lanes. */
+bool is_warp_op(CallOp op);
 
 struct Call : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Call;
@@ -325,19 +343,30 @@ struct Region {
 // Statements
 // ---------------------------------------------------------------------------------------------
 
+/** A statement sequence. A lowering gives the block it replaced a DSL statement with a `note`
+ *  (what the statement was, e.g. "copy x -> f"), which generated code shows as a comment. */
 struct Block : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Block;
   std::vector<Stmt> stmts;
-  Block(SourceLoc l, std::vector<Stmt> s) : StmtNode(kKind, std::move(l)), stmts(std::move(s)) {}
-  static Stmt make(std::vector<Stmt> stmts, SourceLoc loc = {});
+  std::string note;
+  Block(SourceLoc l, std::vector<Stmt> s, std::string n)
+      : StmtNode(kKind, std::move(l)), stmts(std::move(s)), note(std::move(n)) {}
+  static Stmt make(std::vector<Stmt> stmts, SourceLoc loc = {}, std::string note = "");
 };
 
-/** Declares a shared/fragment/local buffer; it is live until the end of the enclosing Block. */
+/** Declares a shared/fragment/local buffer; it is live until the end of the enclosing Block.
+ *  The lowering passes record their decisions here: the layout of a fragment (infer_layouts;
+ *  kept on the register array a fragment lowers to, for readers of the generated code) and the
+ *  byte offset of a shared buffer in the block's shared memory (plan_shared_memory). */
 struct Allocate : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Allocate;
   Buffer buffer;
-  Allocate(SourceLoc l, Buffer b) : StmtNode(kKind, std::move(l)), buffer(std::move(b)) {}
-  static Stmt make(Buffer buffer, SourceLoc loc);
+  std::shared_ptr<const Layout> layout; ///< fragments (and their register arrays), else null
+  std::int64_t offset = -1;             ///< shared buffers once planned, else -1
+  Allocate(SourceLoc l, Buffer b, std::shared_ptr<const Layout> lay, std::int64_t off)
+      : StmtNode(kKind, std::move(l)), buffer(std::move(b)), layout(std::move(lay)), offset(off) {}
+  static Stmt make(Buffer buffer, SourceLoc loc, std::shared_ptr<const Layout> layout = nullptr,
+                   std::int64_t offset = -1);
 };
 
 enum class ForKind : std::uint8_t {
@@ -354,27 +383,33 @@ struct For : StmtNode {
   Expr min, extent;
   ForKind for_kind;
   int stages = 1; ///< pipelined loops only
+  /** Serial loops: how far a backend should unroll (0: its own choice, 1: not at all, N: by
+   *  N). Lowerings set it where they know the trip count and the register budget better. */
+  int unroll = 0;
   Stmt body;
-  For(SourceLoc l, Expr v, Expr mn, Expr ext, ForKind k, int s, Stmt b)
+  For(SourceLoc l, Expr v, Expr mn, Expr ext, ForKind k, int s, int u, Stmt b)
       : StmtNode(kKind, std::move(l)), var(std::move(v)), min(std::move(mn)),
-        extent(std::move(ext)), for_kind(k), stages(s), body(std::move(b)) {}
+        extent(std::move(ext)), for_kind(k), stages(s), unroll(u), body(std::move(b)) {}
   static Stmt make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body, SourceLoc loc,
-                   int stages = 1);
+                   int stages = 1, int unroll = 0);
 };
 
 /** An elementwise loop nest over a constant index space, split across the participating
  *  threads by the partitioning pass. Iterations are independent: the body may read and write
- *  fragments and local buffers, and read anything, but contains no collective op. */
+ *  fragments and local buffers, and read anything, but contains no collective op. `plan` says
+ *  how the iterations are split (set by infer_layouts). */
 struct Parallel : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Parallel;
   std::vector<Expr> vars;            ///< loop Vars, outermost first
   std::vector<std::int64_t> extents; ///< constant extents
   Stmt body;
-  Parallel(SourceLoc l, std::vector<Expr> v, std::vector<std::int64_t> e, Stmt b)
+  std::shared_ptr<const ParallelPlan> plan; ///< null until infer_layouts
+  Parallel(SourceLoc l, std::vector<Expr> v, std::vector<std::int64_t> e, Stmt b,
+           std::shared_ptr<const ParallelPlan> p)
       : StmtNode(kKind, std::move(l)), vars(std::move(v)), extents(std::move(e)),
-        body(std::move(b)) {}
+        body(std::move(b)), plan(std::move(p)) {}
   static Stmt make(std::vector<Expr> vars, std::vector<std::int64_t> extents, Stmt body,
-                   SourceLoc loc);
+                   SourceLoc loc, std::shared_ptr<const ParallelPlan> plan = nullptr);
 };
 
 struct IfThenElse : StmtNode {
@@ -490,6 +525,100 @@ struct PdlTrigger : StmtNode {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Thread-level statements. After codegen/lower_tile_ops no tile op, parallel loop or fragment is
+// left: every statement is run by each thread for itself (SIMT), fragments live in per-thread
+// register arrays (local buffers), and the nodes below spell the accesses and instructions the
+// tile ops became. Both backends consume this level: the CUDA printer and the LLVM translator.
+// ---------------------------------------------------------------------------------------------
+
+/** `var` (a Var) stands for `value` inside `body`: `const int h = ...;` in C. */
+struct LetStmt : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::LetStmt;
+  Expr var, value;
+  Stmt body;
+  LetStmt(SourceLoc l, Expr v, Expr val, Stmt b)
+      : StmtNode(kKind, std::move(l)), var(std::move(v)), value(std::move(val)),
+        body(std::move(b)) {}
+  static Stmt make(Expr var, Expr value, Stmt body, SourceLoc loc = {});
+};
+
+/**
+ * `lanes` consecutive elements moved from `src` to `dst` with element type conversion:
+ * dst[dst_index + k] = src[src_index + k] for k in [0, lanes), the offset applied to the last
+ * index. A global or shared side is accessed as one vector of lanes × element bytes, which the
+ * lowering proved aligned (vectorize_copies); a local side is a register array. With `async`
+ * (global → shared, equal types, 4/8/16 bytes) the copy is a cp.async that completes at an
+ * AsyncWait; a backend without asynchronous copies performs it at once.
+ */
+struct VectorCopy : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::VectorCopy;
+  Buffer dst;
+  std::vector<Expr> dst_index;
+  Buffer src;
+  std::vector<Expr> src_index;
+  int lanes;
+  bool async;
+  VectorCopy(SourceLoc l, Buffer d, std::vector<Expr> di, Buffer s, std::vector<Expr> si, int n,
+             bool a)
+      : StmtNode(kKind, std::move(l)), dst(std::move(d)), dst_index(std::move(di)),
+        src(std::move(s)), src_index(std::move(si)), lanes(n), async(a) {}
+  static Stmt make(Buffer dst, std::vector<Expr> dst_index, Buffer src, std::vector<Expr> src_index,
+                   int lanes, bool async = false, SourceLoc loc = {});
+};
+
+/** Closes the group of asynchronous copies issued since the last commit (cp.async). */
+struct AsyncCommit : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::AsyncCommit;
+  explicit AsyncCommit(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
+  static Stmt make(SourceLoc loc = {});
+};
+
+/** Waits until at most `pending` committed groups of this thread are still in flight, or with
+ *  kAll for every copy issued so far, committed or not. The copies are then visible to the
+ *  issuing thread; a Barrier makes them visible to the block. */
+struct AsyncWait : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::AsyncWait;
+  static constexpr int kAll = -1;
+  int pending;
+  AsyncWait(SourceLoc l, int p) : StmtNode(kKind, std::move(l)), pending(p) {}
+  static Stmt make(int pending, SourceLoc loc = {});
+};
+
+/** The tensor-core instruction family of an MmaTile (ops/mma_layout.h). */
+enum class MmaPath : std::uint8_t {
+  bf16, ///< mma.m16n8k16 bf16 × bf16 → f32
+  f16,  ///< mma.m16n8k16 f16 × f16 → f32
+  tf32, ///< mma.m16n8k8 tf32 × tf32 → f32 (f32 operands rounded to nearest; bf16/f16 exact)
+  fp32, ///< FFMA in the accumulator layout (exact fp32)
+};
+const char* mma_path_name(MmaPath p);
+
+/**
+ * acc (+)= op(A) · op(B) on tensor cores, collective over the warps of the participating
+ * threads (CUDA only: the gemm op lowers to plain loops for targets without tensor cores).
+ * A (M×K, or K×M with trans_a) and B (K×N, or N×K with trans_b) are shared tiles with row
+ * strides lda/ldb; warps_m × warps_n warps each compute one warp tile of the M×N product into
+ * their registers of `acc`, in the accumulator layout of ops/mma_layout.h. `tid` is the thread's
+ * index among the participants.
+ */
+struct MmaTile : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::MmaTile;
+  MmaPath path;
+  std::int64_t m, n, k, lda, ldb;
+  int warps_m, warps_n;
+  bool trans_a, trans_b;
+  Buffer a, b, acc;
+  Expr tid;
+  MmaTile(SourceLoc l, MmaPath p, std::int64_t m_, std::int64_t n_, std::int64_t k_,
+          std::int64_t la, std::int64_t lb, int wm, int wn, bool ta, bool tb, Buffer a_, Buffer b_,
+          Buffer c, Expr t)
+      : StmtNode(kKind, std::move(l)), path(p), m(m_), n(n_), k(k_), lda(la), ldb(lb), warps_m(wm),
+        warps_n(wn), trans_a(ta), trans_b(tb), a(std::move(a_)), b(std::move(b_)),
+        acc(std::move(c)), tid(std::move(t)) {}
+  static Stmt make(const MmaTile& fields);
+};
+
+// ---------------------------------------------------------------------------------------------
 // Kernels
 // ---------------------------------------------------------------------------------------------
 
@@ -520,6 +649,8 @@ struct Kernel {
   std::vector<int> cluster; ///< empty, or 1 to 3 cluster dims
   Stmt body;
   SourceLoc loc;
+  /** Dynamic shared memory every launch needs, bytes (set by plan_shared_memory). */
+  std::int64_t shared_bytes = 0;
 };
 
 } // namespace tessera::ir

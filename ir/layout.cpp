@@ -1,6 +1,7 @@
 #include "ir/layout.h"
 
 #include "base/error.h"
+#include "ir/visitor.h"
 
 #include <fmt/format.h>
 
@@ -180,6 +181,61 @@ int choose_vector_width(std::int64_t last_extent, int global_elem_bytes) {
     v /= 2;
   }
   return v;
+}
+
+int Layout::mapped_owners() const {
+  int owners = 0;
+  for (int t = 0; t < threads; ++t) {
+    if (map->element(t, 0)) {
+      if (owners != t) {
+        throw InternalError(fmt::format("mapped layout {}: the threads holding elements are not a "
+                                        "prefix of the participants",
+                                        str()));
+      }
+      owners = t + 1;
+    }
+  }
+  for (int t = 0; t < owners; ++t) {
+    for (std::int64_t r = 0; r < registers(); ++r) {
+      if (!map->element(t, r)) {
+        throw InternalError(
+            fmt::format("mapped layout {}: register {} of thread {} holds nothing", str(), r, t));
+      }
+    }
+  }
+  return owners;
+}
+
+std::map<const BufferNode*, Layout> fragment_layouts(const Stmt& body) {
+  class Finder : public IRVisitor {
+  public:
+    std::map<const BufferNode*, Layout> layouts;
+    using IRVisitor::visit;
+
+  protected:
+    void visit_allocate(const Allocate* op) override {
+      if (op->layout && op->buffer->scope == Scope::fragment) {
+        layouts.emplace(op->buffer.get(), *op->layout);
+      }
+    }
+  } f;
+  f.visit(body);
+  return std::move(f.layouts);
+}
+
+std::string ParallelPlan::str() const {
+  switch (kind) {
+  case Kind::distributed:
+    return fmt::format("distributed over {} threads (V={}, C={})", threads, layout.vec,
+                       layout.chunks);
+  case Kind::split:
+    return fmt::format("split over {} threads", threads);
+  case Kind::replicated:
+    return fmt::format("replicated over {} threads", threads);
+  case Kind::mapped:
+    return fmt::format("mapped over {} threads ({})", threads, layout.str());
+  }
+  return "?";
 }
 
 } // namespace tessera::ir

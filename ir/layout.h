@@ -11,11 +11,14 @@
  *  * replicated — every thread holds every element, register = row-major linear index.
  *  * mapped — an external closed form (the tensor-core accumulator layout, defined by the gemm
  *    lowering) given as a FragmentMap: for each register, the logical index as C++ expressions
- *    of the thread index, which the emitter uses generically.
+ *    of the thread index, which the lowering uses generically.
  */
 #pragma once
 
+#include "ir/ir.h"
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +28,7 @@ namespace tessera::ir {
 
 /**
  * A thread → element map supplied by another lowering (e.g. the mma accumulator layout). The
- * emitter iterates `registers()` per thread and asks `index_exprs` where each register lives.
+ * lowering iterates `registers()` per thread and asks `index` where each register lives.
  */
 class FragmentMap {
 public:
@@ -37,8 +40,9 @@ public:
   /** The logical index of register `reg` of thread `thread` (host-side algebra, for tests and the
    *  CPU reference), or nullopt when that register holds no element. */
   virtual std::optional<std::vector<std::int64_t>> element(int thread, std::int64_t reg) const = 0;
-  /** The logical index of register `reg` as C++ expressions of `tid` (a C++ int expression). */
-  virtual std::vector<std::string> index_exprs(const std::string& tid, std::int64_t reg) const = 0;
+  /** The logical index of register `reg` of thread `tid` (i32 expressions, `tid` counted from
+   *  the first participating thread): how lowered code finds the element a register holds. */
+  virtual std::vector<Expr> index(const Expr& tid, const Expr& reg) const = 0;
 };
 
 enum class LayoutKind : std::uint8_t { distributed, replicated, mapped };
@@ -81,10 +85,35 @@ struct Layout {
   std::optional<std::vector<std::int64_t>> element(int thread, std::int64_t reg) const;
   /** "distributed(P=128, V=8, C=1) regs=32" — what the IR dump shows. */
   std::string str() const;
+  /** Mapped layouts: threads [0, n) of the participants hold elements and the rest (idle warps)
+   *  none; returns n. InternalError for a map whose owners are not such a prefix or that leaves
+   *  registers of an owner empty. */
+  int mapped_owners() const;
   /** Same element → (thread, register) assignment: equal distributed parameters, or equal
    *  mapped layouts (same map over the same threads). Never true for replicated layouts. */
   bool same_partition(const Layout& other) const;
 };
+
+/** How the iterations of one parallel loop are spread over the participating threads (chosen
+ *  by codegen/infer_layouts from the layouts of the fragments the loop touches). */
+struct ParallelPlan {
+  enum class Kind : std::uint8_t {
+    distributed, ///< the innermost axis follows `layout` (a distributed fragment's partition)
+    split,       ///< flattened iterations dealt round-robin to threads (no fragment written)
+    replicated,  ///< every thread runs every iteration (writes replicated fragments/locals)
+    mapped,      ///< iterations follow a mapped layout (e.g. the mma accumulator)
+  };
+  Kind kind = Kind::replicated;
+  Layout layout; ///< distributed / mapped: the partition followed
+  int threads = 1;
+  int begin = 0;
+
+  /** "distributed over 128 threads (V=8, C=1)", as IR dumps show it. */
+  std::string str() const;
+};
+
+/** The layouts infer_layouts recorded on the fragments' Allocates under `body`, by buffer. */
+std::map<const BufferNode*, Layout> fragment_layouts(const Stmt& body);
 
 /**
  * The vector width V for a distributed fragment whose last extent is `last_extent`, given the

@@ -1,6 +1,7 @@
 #include "ir/printer.h"
 
 #include "base/error.h"
+#include "ir/layout.h"
 
 #include <fmt/format.h>
 #include <sstream>
@@ -26,7 +27,9 @@ std::string indices_string(const std::vector<Expr>& indices) {
 }
 
 /** "name(args) reads -> writes attrs": whole buffers print by name, regions with their ranges. */
-std::string tile_op_string(const TileOp& op) {
+} // namespace
+
+std::string to_string(const TileOp& op) {
   auto operand = [](const Region& r) {
     bool whole = true;
     for (std::size_t d = 0; d < r.ranges.size(); ++d) {
@@ -51,6 +54,8 @@ std::string tile_op_string(const TileOp& op) {
                      reads.empty() ? "" : reads + " ", writes, attrs);
 }
 
+namespace {
+
 class Printer {
 public:
   explicit Printer(int indent) : indent_(indent) {}
@@ -66,9 +71,19 @@ public:
       }
       return;
     case StmtKind::Allocate: {
-      const Buffer& b = s.as<Allocate>()->buffer;
-      line(s, fmt::format("{} {}: {}[{}]", scope_name(b->scope), b->name, dtype_name(b->dtype),
-                          shape_string(b->shape)));
+      const Allocate* op = s.as<Allocate>();
+      const Buffer& b = op->buffer;
+      std::string note;
+      if (op->layout) {
+        note = op->layout->str();
+      }
+      if (op->offset >= 0) {
+        note = fmt::format("smem offset {}", op->offset);
+      }
+      line(s,
+           fmt::format("{} {}: {}[{}]", scope_name(b->scope), b->name, dtype_name(b->dtype),
+                       shape_string(b->shape)),
+           note);
       return;
     }
     case StmtKind::For: {
@@ -76,6 +91,9 @@ public:
       std::string kind = for_kind_name(op->for_kind);
       if (op->for_kind == ForKind::pipelined) {
         kind += fmt::format("<stages={}>", op->stages);
+      }
+      if (op->unroll > 0) {
+        kind += fmt::format("<unroll={}>", op->unroll);
       }
       const IntImm* zero = op->min.as<IntImm>();
       const std::string bounds = zero && zero->value == 0
@@ -93,7 +111,8 @@ public:
         vars += (i ? ", " : "") + to_string(op->vars[i]);
         extents += (i ? ", " : "") + std::to_string(op->extents[i]);
       }
-      line(s, fmt::format("parallel ({}) in [{}]:", vars, extents));
+      line(s, fmt::format("parallel ({}) in [{}]:", vars, extents),
+           op->plan ? op->plan->str() : "");
       nested(op->body);
       return;
     }
@@ -114,7 +133,7 @@ public:
       return;
     }
     case StmtKind::TileOp:
-      line(s, tile_op_string(*s.as<TileOp>()));
+      line(s, to_string(*s.as<TileOp>()));
       return;
     case StmtKind::Atomic: {
       const Atomic* op = s.as<Atomic>();
@@ -137,6 +156,33 @@ public:
     case StmtKind::PdlTrigger:
       line(s, "pdl_trigger");
       return;
+    case StmtKind::LetStmt: {
+      const LetStmt* op = s.as<LetStmt>();
+      line(s, fmt::format("let {} = {}", to_string(op->var), to_string(op->value)));
+      print(op->body); // the binding scopes over what follows, at the same depth
+      return;
+    }
+    case StmtKind::VectorCopy: {
+      const VectorCopy* op = s.as<VectorCopy>();
+      line(s, fmt::format("{}{}{} = {}{}{}  (x{})", op->async ? "async " : "", op->dst->name,
+                          indices_string(op->dst_index), op->async ? "" : "convert ", op->src->name,
+                          indices_string(op->src_index), op->lanes));
+      return;
+    }
+    case StmtKind::AsyncCommit:
+      line(s, "async_commit");
+      return;
+    case StmtKind::AsyncWait:
+      line(s, fmt::format("async_wait pending={}", s.as<AsyncWait>()->pending));
+      return;
+    case StmtKind::MmaTile: {
+      const MmaTile* op = s.as<MmaTile>();
+      line(s, fmt::format("mma_{} {} += {}{} x {}{} (M={} N={} K={}, warps {}x{}, tid={})",
+                          mma_path_name(op->path), op->acc->name, op->a->name,
+                          op->trans_a ? "^T" : "", op->b->name, op->trans_b ? "^T" : "", op->m,
+                          op->n, op->k, op->warps_m, op->warps_n, to_string(op->tid)));
+      return;
+    }
     }
     throw InternalError("ir printer: unknown statement kind");
   }
@@ -145,11 +191,15 @@ public:
 
 private:
   void raw(const std::string& text) { out_ << std::string(indent_ * 2, ' ') << text << "\n"; }
-  void line(const Stmt& s, const std::string& text) {
+  /** One statement: its text, the DSL location, then the lowering's decision (if any). */
+  void line(const Stmt& s, const std::string& text, const std::string& note = "") {
     std::string l = std::string(indent_ * 2, ' ') + text;
     if (s->loc.line > 0) {
       const std::size_t pad = l.size() < 64 ? 64 - l.size() : 1;
       l += std::string(pad, ' ') + "# " + s->loc.str();
+    }
+    if (!note.empty()) {
+      l += "  [" + note + "]";
     }
     out_ << l << "\n";
   }
@@ -277,7 +327,11 @@ std::string to_string(const Kernel& k) {
     out += " cluster(" + c + ")";
   }
   out += "\n";
-  return out + to_string(k.body, 1);
+  out += to_string(k.body, 1);
+  if (k.shared_bytes > 0) {
+    out += fmt::format("  shared memory: {} bytes\n", k.shared_bytes);
+  }
+  return out;
 }
 
 } // namespace tessera::ir

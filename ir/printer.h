@@ -16,6 +16,8 @@ std::string to_string(const Expr& e);
 std::string to_string(const Stmt& s, int indent = 0);
 /** A region: `name[start:start+extent, i, ...]`. */
 std::string to_string(const Region& r);
+/** A tile op on one line: `name(args) reads -> writes attrs`. */
+std::string to_string(const TileOp& op);
 /** A whole kernel: signature, dims, launch shape, then the body. */
 std::string to_string(const Kernel& k);
 

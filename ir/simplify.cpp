@@ -177,7 +177,7 @@ protected:
       }
       // A nested block that allocates keeps its own scope: splicing it would extend its
       // buffers' lifetimes (and shared memory use) to the end of this block.
-      if (const Block* inner = m.as<Block>(); inner && !allocates(m)) {
+      if (const Block* inner = m.as<Block>(); inner && !allocates(m) && inner->note.empty()) {
         out.insert(out.end(), inner->stmts.begin(), inner->stmts.end());
       } else {
         out.push_back(std::move(m));
@@ -190,10 +190,10 @@ protected:
     if (same) {
       return s;
     }
-    if (out.size() == 1 && !out[0].as<Allocate>()) {
+    if (out.size() == 1 && !out[0].as<Allocate>() && op->note.empty()) {
       return out[0];
     }
-    return Block::make(std::move(out), op->loc);
+    return Block::make(std::move(out), op->loc, op->note);
   }
 
   Stmt mutate_for(const For* op, const Stmt& s) override {
@@ -221,7 +221,7 @@ protected:
     if (mn.same_as(op->min) && ext.same_as(op->extent) && body.same_as(op->body)) {
       return s;
     }
-    return For::make(op->var, mn, ext, op->for_kind, body, op->loc, op->stages);
+    return For::make(op->var, mn, ext, op->for_kind, body, op->loc, op->stages, op->unroll);
   }
 
   Stmt mutate_parallel(const Parallel* op, const Stmt& s) override {
@@ -235,7 +235,8 @@ protected:
     if (is_empty(body)) {
       return Stmt();
     }
-    return body.same_as(op->body) ? s : Parallel::make(op->vars, op->extents, body, op->loc);
+    return body.same_as(op->body) ? s
+                                  : Parallel::make(op->vars, op->extents, body, op->loc, op->plan);
   }
 
   Stmt mutate_if(const IfThenElse* op, const Stmt& s) override {

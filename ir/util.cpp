@@ -141,7 +141,7 @@ Stmt replace_buffer_own(const Stmt& s, const Buffer& from, const Buffer& to) {
   case StmtKind::For: {
     const For* op = s.as<For>();
     return For::make(op->var, rep(op->min), rep(op->extent), op->for_kind, op->body, op->loc,
-                     op->stages);
+                     op->stages, op->unroll);
   }
   case StmtKind::IfThenElse: {
     const IfThenElse* op = s.as<IfThenElse>();
@@ -242,6 +242,130 @@ std::vector<std::int64_t> const_shape(const Buffer& b) {
     s.push_back(const_extent(b, static_cast<int>(d)));
   }
   return s;
+}
+
+Expr i32(std::int64_t v) {
+  return IntImm::make(DType::i32, v);
+}
+
+namespace {
+std::optional<std::int64_t> imm(const Expr& e) {
+  if (const IntImm* i = e.as<IntImm>()) {
+    return i->value;
+  }
+  return std::nullopt;
+}
+} // namespace
+
+Expr add(const Expr& a, const Expr& b) {
+  const auto x = imm(a), y = imm(b);
+  if (x && y) {
+    return i32(*x + *y);
+  }
+  if (x && *x == 0) {
+    return b;
+  }
+  if (y && *y == 0) {
+    return a;
+  }
+  return Binary::make(BinaryOp::Add, a, b);
+}
+
+Expr sub(const Expr& a, const Expr& b) {
+  const auto x = imm(a), y = imm(b);
+  if (x && y) {
+    return i32(*x - *y);
+  }
+  if (y && *y == 0) {
+    return a;
+  }
+  return Binary::make(BinaryOp::Sub, a, b);
+}
+
+Expr mul(const Expr& a, const Expr& b) {
+  const auto x = imm(a), y = imm(b);
+  if (x && y) {
+    return i32(*x * *y);
+  }
+  if ((x && *x == 0) || (y && *y == 0)) {
+    return i32(0);
+  }
+  if (x && *x == 1) {
+    return b;
+  }
+  if (y && *y == 1) {
+    return a;
+  }
+  return Binary::make(BinaryOp::Mul, a, b);
+}
+
+Expr div(const Expr& a, const Expr& b) {
+  const auto x = imm(a), y = imm(b);
+  if (x && y && *y != 0) {
+    return i32(*x / *y);
+  }
+  if ((y && *y == 1) || (x && *x == 0)) {
+    return a;
+  }
+  return Binary::make(BinaryOp::Div, a, b);
+}
+
+Expr mod(const Expr& a, const Expr& b) {
+  const auto x = imm(a), y = imm(b);
+  if (x && y && *y != 0) {
+    return i32(*x % *y);
+  }
+  if ((y && *y == 1) || (x && *x == 0)) {
+    return i32(0);
+  }
+  return Binary::make(BinaryOp::Mod, a, b);
+}
+
+Expr lt(const Expr& a, const Expr& b) {
+  return Binary::make(BinaryOp::LT, a, b);
+}
+
+Expr le(const Expr& a, const Expr& b) {
+  return Binary::make(BinaryOp::LE, a, b);
+}
+
+Expr eq(const Expr& a, const Expr& b) {
+  return Binary::make(BinaryOp::EQ, a, b);
+}
+
+Expr land(const Expr& a, const Expr& b) {
+  if (!a.defined()) {
+    return b;
+  }
+  if (!b.defined()) {
+    return a;
+  }
+  return Binary::make(BinaryOp::And, a, b);
+}
+
+Expr int_var(const std::string& name) {
+  return Var::make(DType::i32, name, VarKind::loop);
+}
+
+Buffer temp_buffer(std::string name, DType dtype, std::vector<std::int64_t> shape, Scope scope) {
+  auto b = std::make_shared<BufferNode>();
+  b->name = std::move(name);
+  b->dtype = dtype;
+  for (std::int64_t e : shape) {
+    b->shape.push_back(i32(e));
+  }
+  b->scope = scope;
+  b->writable = true;
+  b->internal = true;
+  return b;
+}
+
+Expr linear_index(const std::vector<Expr>& index, const std::vector<std::int64_t>& shape) {
+  Expr acc = i32(0);
+  for (std::size_t d = 0; d < index.size(); ++d) {
+    acc = add(mul(acc, i32(shape.at(d))), index[d]);
+  }
+  return acc;
 }
 
 } // namespace tessera::ir

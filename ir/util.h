@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace tessera::ir {
@@ -33,5 +34,31 @@ std::int64_t known_multiple(const Expr& e);
 bool same_var(const Expr& a, const Expr& b);
 /** Constant extents of a non-global buffer. */
 std::vector<std::int64_t> const_shape(const Buffer& b);
+
+// ---------------------------------------------------------------------------------------------
+// Builders for the integer index arithmetic lowerings write. They fold constants and the
+// identities x + 0, x * 1, x * 0, x / 1, x % 1 as they build, so lowered IR (and the CUDA
+// printed from it) stays as short as what a person would write, without a simplifier run.
+// ---------------------------------------------------------------------------------------------
+
+/** An i32 constant. */
+Expr i32(std::int64_t v);
+Expr add(const Expr& a, const Expr& b);
+Expr sub(const Expr& a, const Expr& b);
+Expr mul(const Expr& a, const Expr& b);
+/** Integer division and modulo (truncating, as C); used on non-negative indices only. */
+Expr div(const Expr& a, const Expr& b);
+Expr mod(const Expr& a, const Expr& b);
+Expr lt(const Expr& a, const Expr& b);
+Expr le(const Expr& a, const Expr& b);
+Expr eq(const Expr& a, const Expr& b);
+/** Logical and; an undefined operand stands for `true`, so conditions can be built up. */
+Expr land(const Expr& a, const Expr& b);
+/** A fresh i32 variable bound by a loop or let. */
+Expr int_var(const std::string& name);
+/** A new buffer (local or shared scratch a lowering allocates for itself). */
+Buffer temp_buffer(std::string name, DType dtype, std::vector<std::int64_t> shape, Scope scope);
+/** Row-major linear offset of `index` within `shape`. */
+Expr linear_index(const std::vector<Expr>& index, const std::vector<std::int64_t>& shape);
 
 } // namespace tessera::ir

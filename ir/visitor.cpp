@@ -61,6 +61,16 @@ void IRVisitor::visit(const Stmt& s) {
     return visit_pdl_wait(s.as<PdlWait>());
   case StmtKind::PdlTrigger:
     return visit_pdl_trigger(s.as<PdlTrigger>());
+  case StmtKind::LetStmt:
+    return visit_let(s.as<LetStmt>());
+  case StmtKind::VectorCopy:
+    return visit_vector_copy(s.as<VectorCopy>());
+  case StmtKind::AsyncCommit:
+    return visit_async_commit(s.as<AsyncCommit>());
+  case StmtKind::AsyncWait:
+    return visit_async_wait(s.as<AsyncWait>());
+  case StmtKind::MmaTile:
+    return visit_mma_tile(s.as<MmaTile>());
   }
 }
 
@@ -132,6 +142,21 @@ void IRVisitor::visit_atomic(const Atomic* op) {
   }
   visit(op->value);
 }
+void IRVisitor::visit_let(const LetStmt* op) {
+  visit(op->value);
+  visit(op->body);
+}
+void IRVisitor::visit_vector_copy(const VectorCopy* op) {
+  for (const Expr& i : op->dst_index) {
+    visit(i);
+  }
+  for (const Expr& i : op->src_index) {
+    visit(i);
+  }
+}
+void IRVisitor::visit_mma_tile(const MmaTile* op) {
+  visit(op->tid);
+}
 void IRVisitor::visit_thread_range(const ThreadRange* op) {
   visit(op->body);
 }
@@ -194,6 +219,16 @@ Stmt IRMutator::mutate(const Stmt& s) {
     return mutate_pdl_wait(s.as<PdlWait>(), s);
   case StmtKind::PdlTrigger:
     return mutate_pdl_trigger(s.as<PdlTrigger>(), s);
+  case StmtKind::LetStmt:
+    return mutate_let(s.as<LetStmt>(), s);
+  case StmtKind::VectorCopy:
+    return mutate_vector_copy(s.as<VectorCopy>(), s);
+  case StmtKind::AsyncCommit:
+    return mutate_async_commit(s.as<AsyncCommit>(), s);
+  case StmtKind::AsyncWait:
+    return mutate_async_wait(s.as<AsyncWait>(), s);
+  case StmtKind::MmaTile:
+    return mutate_mma_tile(s.as<MmaTile>(), s);
   }
   throw InternalError("IRMutator: unknown statement kind");
 }
@@ -255,7 +290,7 @@ Stmt IRMutator::mutate_block(const Block* op, const Stmt& s) {
       out.push_back(std::move(m));
     }
   }
-  return changed ? Block::make(std::move(out), op->loc) : s;
+  return changed ? Block::make(std::move(out), op->loc, op->note) : s;
 }
 Stmt IRMutator::mutate_for(const For* op, const Stmt& s) {
   Expr mn = mutate(op->min), ext = mutate(op->extent);
@@ -263,11 +298,35 @@ Stmt IRMutator::mutate_for(const For* op, const Stmt& s) {
   if (mn.same_as(op->min) && ext.same_as(op->extent) && body.same_as(op->body)) {
     return s;
   }
-  return For::make(op->var, mn, ext, op->for_kind, body, op->loc, op->stages);
+  return For::make(op->var, mn, ext, op->for_kind, body, op->loc, op->stages, op->unroll);
+}
+Stmt IRMutator::mutate_let(const LetStmt* op, const Stmt& s) {
+  Expr v = mutate(op->value);
+  Stmt body = mutate(op->body);
+  return v.same_as(op->value) && body.same_as(op->body) ? s
+                                                        : LetStmt::make(op->var, v, body, op->loc);
+}
+Stmt IRMutator::mutate_vector_copy(const VectorCopy* op, const Stmt& s) {
+  std::vector<Expr> di, si;
+  const bool a = mutate_all(*this, op->dst_index, di, kMutateExpr);
+  const bool b = mutate_all(*this, op->src_index, si, kMutateExpr);
+  return a || b ? VectorCopy::make(op->dst, std::move(di), op->src, std::move(si), op->lanes,
+                                   op->async, op->loc)
+                : s;
+}
+Stmt IRMutator::mutate_mma_tile(const MmaTile* op, const Stmt& s) {
+  Expr t = mutate(op->tid);
+  if (t.same_as(op->tid)) {
+    return s;
+  }
+  MmaTile f = *op;
+  f.tid = t;
+  return MmaTile::make(f);
 }
 Stmt IRMutator::mutate_parallel(const Parallel* op, const Stmt& s) {
   Stmt body = mutate(op->body);
-  return body.same_as(op->body) ? s : Parallel::make(op->vars, op->extents, body, op->loc);
+  return body.same_as(op->body) ? s
+                                : Parallel::make(op->vars, op->extents, body, op->loc, op->plan);
 }
 Stmt IRMutator::mutate_if(const IfThenElse* op, const Stmt& s) {
   Expr c = mutate(op->cond);

@@ -39,6 +39,11 @@ protected:
   virtual void visit_barrier(const Barrier*) {}
   virtual void visit_pdl_wait(const PdlWait*) {}
   virtual void visit_pdl_trigger(const PdlTrigger*) {}
+  virtual void visit_let(const LetStmt* op);
+  virtual void visit_vector_copy(const VectorCopy* op);
+  virtual void visit_async_commit(const AsyncCommit*) {}
+  virtual void visit_async_wait(const AsyncWait*) {}
+  virtual void visit_mma_tile(const MmaTile* op);
 
   /** Visits the start expressions of a region. */
   void visit_region(const Region& r);
@@ -74,6 +79,11 @@ protected:
   virtual Stmt mutate_barrier(const Barrier* op, const Stmt& s) { return s; }
   virtual Stmt mutate_pdl_wait(const PdlWait* op, const Stmt& s) { return s; }
   virtual Stmt mutate_pdl_trigger(const PdlTrigger* op, const Stmt& s) { return s; }
+  virtual Stmt mutate_let(const LetStmt* op, const Stmt& s);
+  virtual Stmt mutate_vector_copy(const VectorCopy* op, const Stmt& s);
+  virtual Stmt mutate_async_commit(const AsyncCommit* op, const Stmt& s) { return s; }
+  virtual Stmt mutate_async_wait(const AsyncWait* op, const Stmt& s) { return s; }
+  virtual Stmt mutate_mma_tile(const MmaTile* op, const Stmt& s);
 
   /** Mutates the start expressions of a region; returns true if any changed. */
   bool mutate_region(const Region& in, Region& out);

@@ -1,7 +1,7 @@
 #include "jit/compiled_kernel.h"
 
 #include "base/error.h"
-#include "codegen/cuda/cuda_emitter.h"
+#include "codegen/cuda/cuda_printer.h"
 #include "ir/printer.h"
 #include "runtime/compile_cuda.h"
 
@@ -165,14 +165,14 @@ CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& opti
   }
 
   auto t0 = std::chrono::steady_clock::now();
-  codegen::LoweredKernel lk = codegen::lower(kernel, options.lower, &state->passes);
+  const ir::Kernel lowered = codegen::lower(kernel, options.lower, &state->passes);
   state->timings.passes_ms = since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  const std::string source = codegen::emit_cuda(lk);
+  const std::string source = codegen::print_cuda(lowered);
   state->timings.emit_ms = since(t0);
-  state->shared_bytes = lk.smem.total_bytes;
-  state->plan = LaunchPlan(kernel, lk.smem.total_bytes);
+  state->shared_bytes = lowered.shared_bytes;
+  state->plan = LaunchPlan(kernel, lowered.shared_bytes);
 
   CompileOptions co;
   co.arch = options.arch;
@@ -213,7 +213,7 @@ CompiledKernel Runtime::compile_for(const ir::Kernel& kernel, const std::string&
 }
 
 std::string Runtime::emit(const ir::Kernel& kernel, const codegen::LowerOptions& options) {
-  return codegen::emit_cuda(codegen::lower(kernel, options));
+  return codegen::print_cuda(codegen::lower(kernel, options));
 }
 
 const std::string& CompiledKernel::name() const {

@@ -22,6 +22,7 @@ struct Fill final : TileOpNode {
   std::vector<ir::Expr> args() const override { return {value}; }
   ir::Stmt rebuild(std::vector<ir::Region> operands, std::vector<ir::Expr> args) const override;
   void verify(const ir::VerifyContext& ctx) const override;
+  ir::Stmt lower(LowerContext& ctx) const override;
 };
 
 } // namespace tessera::ops

@@ -1,7 +1,9 @@
 #include "ops/gemm.h"
 
 #include "base/error.h"
+#include "ir/util.h"
 #include "ir/verify_context.h"
+#include "ops/lower_util.h"
 
 #include <fmt/format.h>
 
@@ -157,6 +159,57 @@ void Gemm::verify(const VerifyContext& ctx) const {
                               shape_string(sc), a->name, b->name, shape_string({m, n})));
   }
   ctx.check_writable(loc, c, "gemm");
+}
+
+Stmt Gemm::lower(LowerContext& ctx) const {
+  const GemmShape g = gemm_shape(*this, ctx.kernel_name());
+  const Participants p = ctx.participants();
+  const MmaTiling tiling = choose_mma_tiling(g.m, g.n, p.threads);
+  const Layout& l = ctx.layout(c);
+  const auto* map = dynamic_cast<const MmaAccumulatorMap*>(l.map.get());
+  if (l.kind != LayoutKind::mapped || map == nullptr || !(map->tiling() == tiling)) {
+    throw InternalError(fmt::format("kernel '{}': gemm accumulator '{}' at {} has layout {} "
+                                    "instead of the mma accumulator layout ({} threads)",
+                                    ctx.kernel_name(), c->name, loc.str(), l.str(), p.threads));
+  }
+  const Buffer acc = ctx.registers(c);
+  const Expr r = int_var("r_");
+  std::vector<Stmt> out;
+  if (ctx.target().has_tensor_cores()) {
+    if (clear) {
+      out.push_back(
+          loop(r, tiling.registers(), true, Store::make(acc, {r}, zero(DType::f32), loc), loc));
+    }
+    out.push_back(MmaTile::make(MmaTile(loc, g.path, g.m, g.n, g.k, g.lda, g.ldb, tiling.warps_m,
+                                        tiling.warps_n, trans_a, trans_b, a, b, acc, ctx.tid())));
+    return Block::make(std::move(out), loc);
+  }
+  // Portable: each thread computes the elements its accumulator registers hold, k ascending,
+  // operands rounded as the tensor-core path rounds them.
+  const bool tf32 = g.path == MmaPath::tf32;
+  auto operand = [&](const Buffer& t, bool trans, const Expr& row, const Expr& col) {
+    Expr v =
+        convert(Load::make(t, trans ? std::vector<Expr>{col, row} : std::vector<Expr>{row, col}),
+                DType::f32);
+    return tf32 && t->dtype == DType::f32 ? Call::make(CallOp::round_tf32, {v}) : v;
+  };
+  Lets lets;
+  const std::vector<Expr> ij = map->index(ctx.tid(), r);
+  const Expr i = lets.bind("e0_", ij[0]), j = lets.bind("e1_", ij[1]);
+  const Expr k = int_var("k_");
+  const Stmt step =
+      Store::make(acc, {r},
+                  Call::make(CallOp::fma, {operand(a, trans_a, i, k), operand(b, trans_b, k, j),
+                                           Load::make(acc, {r})}),
+                  loc);
+  std::vector<Stmt> body;
+  if (clear) {
+    body.push_back(Store::make(acc, {r}, zero(DType::f32), loc));
+  }
+  body.push_back(loop(k, g.k, false, step, loc));
+  Stmt s = loop(r, tiling.registers(), false, lets.wrap(Block::make(std::move(body), loc)), loc);
+  const int owners = l.mapped_owners();
+  return owners < p.threads ? guard(lt(ctx.tid(), i32(owners)), s, loc) : s;
 }
 
 } // namespace tessera::ops

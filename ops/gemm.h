@@ -45,6 +45,7 @@ struct Gemm final : TileOpNode {
   ir::Stmt rebuild(std::vector<ir::Region> operands, std::vector<ir::Expr> args) const override;
   void verify(const ir::VerifyContext& ctx) const override;
   void request_layouts(LayoutRequests& requests) const override;
+  ir::Stmt lower(LowerContext& ctx) const override;
 };
 
 } // namespace tessera::ops

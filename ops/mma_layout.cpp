@@ -1,24 +1,11 @@
 #include "ops/mma_layout.h"
 
 #include "base/error.h"
+#include "ir/util.h"
 
 #include <fmt/format.h>
 
 namespace tessera::ops {
-
-const char* mma_path_name(MmaPath p) {
-  switch (p) {
-  case MmaPath::bf16:
-    return "bf16";
-  case MmaPath::f16:
-    return "f16";
-  case MmaPath::tf32:
-    return "tf32";
-  case MmaPath::fp32:
-    return "fp32";
-  }
-  return "?";
-}
 
 const char* mma_path_cuda(MmaPath p) {
   switch (p) {
@@ -101,17 +88,20 @@ std::optional<std::vector<std::int64_t>> MmaAccumulatorMap::element(int thread,
   return tiling_.element(thread, reg);
 }
 
-std::vector<std::string> MmaAccumulatorMap::index_exprs(const std::string& tid,
-                                                        std::int64_t reg) const {
-  // Constant parts folded on the host; only warp and lane depend on the thread.
-  const std::int64_t tile = reg / 4, e = reg % 4;
-  const std::int64_t i_off = (tile / tiling_.tiles_n()) * 16 + (e / 2) * 8;
-  const std::int64_t j_off = (tile % tiling_.tiles_n()) * 8 + e % 2;
-  const std::string t = "(" + tid + ")";
-  std::string i = fmt::format("(({} >> 5) / {}) * {} + (({} & 31) >> 2) + {}", t, tiling_.warps_n,
-                              tiling_.warp_m(), t, i_off);
-  std::string j = fmt::format("(({} >> 5) % {}) * {} + ({} & 3) * 2 + {}", t, tiling_.warps_n,
-                              tiling_.warp_n(), t, j_off);
+std::vector<ir::Expr> MmaAccumulatorMap::index(const ir::Expr& tid, const ir::Expr& reg) const {
+  using namespace ir;
+  // The inverse of locate(): reg / 4 is the (m16, n8) tile of the warp's tiles, reg % 4 the
+  // element of the thread's fragment of it.
+  const Expr warp = div(tid, i32(32)), lane = mod(tid, i32(32));
+  const Expr tile = div(reg, i32(4)), e = mod(reg, i32(4));
+  const Expr tn = i32(tiling_.tiles_n());
+  // The thread's part first, the register's constant part last (it folds into an immediate).
+  const Expr i =
+      add(add(mul(div(warp, i32(tiling_.warps_n)), i32(tiling_.warp_m())), div(lane, i32(4))),
+          add(mul(div(tile, tn), i32(16)), mul(div(e, i32(2)), i32(8))));
+  const Expr j = add(add(mul(mod(warp, i32(tiling_.warps_n)), i32(tiling_.warp_n())),
+                         mul(mod(lane, i32(4)), i32(2))),
+                     add(mul(mod(tile, tn), i32(8)), mod(e, i32(2))));
   return {i, j};
 }
 

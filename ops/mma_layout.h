@@ -31,16 +31,9 @@ using ir::Layout;
 using ir::LayoutKind;
 using ir::Slot;
 
-/** Which instruction a gemm uses (mirrors tessera::mma::Path in the device prelude). */
-enum class MmaPath : std::uint8_t {
-  bf16, ///< mma.m16n8k16 bf16 × bf16 → f32
-  f16,  ///< mma.m16n8k16 f16 × f16 → f32
-  tf32, ///< mma.m16n8k8 tf32 × tf32 → f32 (f32 operands rounded with cvt.rna; bf16/f16 exact)
-  fp32, ///< FFMA in the accumulator layout (GemmPrecision::fp32 with a 32-bit operand)
-};
-
-/** "bf16", "f16", "tf32", "fp32"; and the prelude's enumerator, "tessera::mma::Path::bf16". */
-const char* mma_path_name(MmaPath p);
+using ir::mma_path_name;
+using ir::MmaPath;
+/** The prelude's enumerator for a path, "tessera::mma::Path::bf16". */
 const char* mma_path_cuda(MmaPath p);
 
 /** The instruction shape: 16 × 8 × 16 for bf16/f16, 16 × 8 × 8 for tf32 and fp32. */
@@ -86,8 +79,8 @@ public:
   std::string name() const override;
   std::int64_t registers() const override { return tiling_.registers(); }
   std::optional<std::vector<std::int64_t>> element(int thread, std::int64_t reg) const override;
-  /** {i, j} as C++ expressions of `tid` (0-based within the gemm's threads) for constant reg. */
-  std::vector<std::string> index_exprs(const std::string& tid, std::int64_t reg) const override;
+  /** {i, j} of register `reg` of thread `tid` (0-based within the gemm's threads). */
+  std::vector<ir::Expr> index(const ir::Expr& tid, const ir::Expr& reg) const override;
   const MmaTiling& tiling() const { return tiling_; }
 
 private:

@@ -1,9 +1,13 @@
 #include "ops/reduce.h"
 
 #include "base/error.h"
+#include "ir/util.h"
 #include "ir/verify_context.h"
+#include "ops/lower_util.h"
 
 #include <fmt/format.h>
+#include <functional>
+#include <limits>
 
 namespace tessera::ops {
 
@@ -92,6 +96,256 @@ void Reduce::request_layouts(LayoutRequests& requests) const {
       axis != static_cast<int>(src->shape.size()) - 1) {
     requests.same_partition(src, dst);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lowering:
+//  * distributed source, last axis: per-thread partials over the registers each thread holds,
+//    a warp butterfly all-reduce, then (more than one warp) a round through shared scratch so
+//    every participating thread ends with every result;
+//  * distributed source, a leading axis: register-local (the partition is unchanged);
+//  * replicated source: every thread computes every result.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+/** Whether the reduction crosses threads (and, with more than one warp, shared memory). */
+bool crosses_threads(const Reduce& op, const Layout& src) {
+  return src.kind == LayoutKind::distributed &&
+         op.axis == static_cast<int>(op.src->shape.size()) - 1;
+}
+
+DType accumulator_type(const Reduce& op) {
+  return op.src->dtype == DType::f64 ? DType::f64 : DType::f32;
+}
+
+Expr identity(ReduceOp op, DType t) {
+  switch (op) {
+  case ReduceOp::sum:
+  case ReduceOp::absmax:
+    return FloatImm::make(t, 0.0);
+  case ReduceOp::max:
+    return FloatImm::make(t, -std::numeric_limits<double>::infinity());
+  case ReduceOp::min:
+    return FloatImm::make(t, std::numeric_limits<double>::infinity());
+  }
+  return FloatImm::make(t, 0.0);
+}
+
+Expr combine(ReduceOp op, const Expr& a, const Expr& b) {
+  switch (op) {
+  case ReduceOp::sum:
+    return Binary::make(BinaryOp::Add, a, b);
+  case ReduceOp::max:
+  case ReduceOp::absmax:
+    return Binary::make(BinaryOp::Max, a, b);
+  case ReduceOp::min:
+    return Binary::make(BinaryOp::Min, a, b);
+  }
+  return a;
+}
+
+/** What an element contributes (|x| for absmax), in the accumulation type. */
+Expr term(ReduceOp op, const Expr& x, DType acc) {
+  const Expr v = convert(x, acc);
+  return op == ReduceOp::absmax ? Call::make(CallOp::abs, {v}) : v;
+}
+
+CallOp warp_op(ReduceOp op) {
+  switch (op) {
+  case ReduceOp::sum:
+    return CallOp::warp_sum;
+  case ReduceOp::max:
+  case ReduceOp::absmax:
+    return CallOp::warp_max;
+  case ReduceOp::min:
+    return CallOp::warp_min;
+  }
+  return CallOp::warp_sum;
+}
+
+} // namespace
+
+SharedEffects Reduce::shared_effects(const LayoutMap& layouts) const {
+  SharedEffects e = TileOpNode::shared_effects(layouts);
+  auto it = layouts.find(src.get());
+  if (it != layouts.end() && crosses_threads(*this, it->second) && it->second.threads > 32) {
+    e.reads = e.writes = true; // the cross-warp scratch
+  }
+  return e;
+}
+
+Stmt Reduce::lower(LowerContext& ctx) const {
+  auto fail = [&](const std::string& why) {
+    throw UserError(fmt::format("kernel '{}': reduce_{}({} -> {}) at {}: {}", ctx.kernel_name(),
+                                reduce_op_name(op), src->name, dst->name, loc.str(), why));
+  };
+  if (src->scope != Scope::fragment) {
+    fail("the source must be a fragment");
+  }
+  if (dst->scope != Scope::fragment && dst->scope != Scope::local) {
+    fail("the destination must be a fragment or local buffer");
+  }
+  const int rank = static_cast<int>(src->shape.size());
+  const Layout& ls = ctx.layout(src);
+  const Layout ld =
+      dst->scope == Scope::fragment ? ctx.layout(dst) : Layout::replicated(const_shape(dst));
+  if (ls.kind == LayoutKind::mapped || ld.kind == LayoutKind::mapped) {
+    fail("tensor-core fragments cannot be reduced yet");
+  }
+  const DType acc_t = accumulator_type(*this);
+  const Buffer sregs = ctx.registers(src);
+  // dst element `linear` (row-major) combined with `value`, or replaced by it with clear.
+  auto store = [&](const Expr& linear, const Expr& value) -> Stmt {
+    Expr target;
+    std::function<Stmt(const Expr&)> write;
+    if (dst->scope == Scope::fragment) {
+      const Buffer dregs = ctx.registers(dst);
+      target = Load::make(dregs, {linear});
+      write = [&, dregs](const Expr& v) { return Store::make(dregs, {linear}, v, loc); };
+    } else {
+      std::vector<Expr> idx;
+      const std::vector<std::int64_t> shape = const_shape(dst);
+      Expr rest = linear;
+      for (std::size_t d = shape.size(); d-- > 0;) {
+        idx.insert(idx.begin(), mod(rest, i32(shape[d])));
+        rest = div(rest, i32(shape[d]));
+      }
+      target = Load::make(dst, idx);
+      write = [&, idx](const Expr& v) { return Store::make(dst, idx, v, loc); };
+    }
+    return write(clear ? convert(value, dst->dtype)
+                       : convert(combine(op, convert(target, acc_t), value), dst->dtype));
+  };
+
+  std::vector<Stmt> out;
+  if (crosses_threads(*this, ls)) {
+    // Per-thread partials, warp all-reduce, cross-warp through shared scratch.
+    const std::int64_t lead = ls.lead_numel();
+    const std::int64_t cv = ls.chunks * ls.vec;
+    const bool full = ls.last_extent() % (static_cast<std::int64_t>(ls.threads) * ls.vec) == 0;
+    const Buffer part = temp_buffer("part_", acc_t, {lead}, Scope::local);
+    out.push_back(Allocate::make(part, loc));
+    const Expr l = int_var("lead_"), r = int_var("r_");
+    const Expr x = term(op, Load::make(sregs, {add(mul(l, i32(cv)), r)}), acc_t);
+    Stmt accumulate = Store::make(part, {l}, combine(op, Load::make(part, {l}), x), loc);
+    if (!full) {
+      // Register r holds element h = ((r / V) * P + t) * V + r % V; tail slots hold nothing.
+      const Expr h =
+          add(mul(add(mul(div(r, i32(ls.vec)), i32(ls.threads)), ctx.tid()), i32(ls.vec)),
+              mod(r, i32(ls.vec)));
+      accumulate = guard(lt(h, i32(ls.last_extent())), accumulate, loc);
+    }
+    out.push_back(loop(
+        l, lead, true,
+        Block::make({Store::make(part, {l}, identity(op, acc_t), loc),
+                     loop(r, cv, true, accumulate, loc),
+                     Store::make(part, {l},
+                                 Call::make(warp_op(op), {Load::make(part, {l}), i32(32)}), loc)},
+                    loc),
+        loc));
+    if (ls.threads % 32 != 0) {
+      fail(fmt::format("a reduction over {} threads needs a multiple of 32", ls.threads));
+    }
+    const int warps = ls.threads / 32;
+    if (warps > 1) {
+      const Buffer scratch = temp_buffer("scratch_", acc_t, {warps * lead}, Scope::shared);
+      out.push_back(Allocate::make(scratch, loc));
+      const Expr tid = ctx.tid();
+      out.push_back(guard(eq(mod(tid, i32(32)), i32(0)),
+                          loop(l, lead, true,
+                               Store::make(scratch, {add(mul(div(tid, i32(32)), i32(lead)), l)},
+                                           Load::make(part, {l}), loc),
+                               loc),
+                          loc));
+      out.push_back(Barrier::make(loc));
+      const Expr w = int_var("w_");
+      const Stmt gather = Store::make(
+          part, {l},
+          combine(op, Load::make(part, {l}), Load::make(scratch, {add(mul(w, i32(lead)), l)})),
+          loc);
+      out.push_back(
+          loop(l, lead, true,
+               Block::make({Store::make(part, {l}, Load::make(scratch, {l}), loc),
+                            For::make(w, i32(1), i32(warps - 1), ForKind::unrolled, gather, loc)},
+                           loc),
+               loc));
+      // No barrier after the scratch reads: the barrier pass orders them before whatever
+      // writes shared memory next (shared_effects says the reduction reads and writes it).
+    }
+    // Every thread has every result.
+    for (std::int64_t i = 0; i < lead; ++i) {
+      const Expr value = Load::make(part, {i32(i)});
+      if (ld.kind == LayoutKind::distributed) {
+        // Owner-predicated write at a constant register index.
+        std::vector<std::int64_t> idx;
+        std::int64_t rem = i;
+        for (std::size_t d = ld.shape.size(); d-- > 0;) {
+          idx.insert(idx.begin(), rem % ld.shape[d]);
+          rem /= ld.shape[d];
+        }
+        const Slot slot = ld.locate(idx);
+        out.push_back(guard(eq(ctx.tid(), i32(slot.thread)), store(i32(slot.reg), value), loc));
+      } else {
+        out.push_back(store(i32(i), value));
+      }
+    }
+    return Block::make(std::move(out), loc);
+  }
+
+  std::int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) {
+    outer *= ls.shape[d];
+  }
+  const std::int64_t k = ls.shape[axis];
+  const Buffer acc = temp_buffer("acc_", acc_t, {}, Scope::local);
+  const Expr o = int_var("o_"), kk = int_var("k_");
+  if (ls.kind == LayoutKind::distributed) {
+    // A leading axis: register-local, the destination shares the source's partition.
+    if (ld.kind != LayoutKind::distributed || !ls.same_partition(ld)) {
+      fail("the destination must share the source's partition");
+    }
+    for (int d = axis + 1; d < rank - 1; ++d) {
+      inner *= ls.shape[d];
+    }
+    const std::int64_t cv = ls.chunks * ls.vec;
+    const Expr r = int_var("r_");
+    const Expr srow = add(mul(div(o, i32(inner)), i32(k * inner)), mod(o, i32(inner)));
+    const Stmt body = Block::make(
+        {Allocate::make(acc, loc), Store::make(acc, {}, identity(op, acc_t), loc),
+         loop(kk, k, true,
+              Store::make(
+                  acc, {},
+                  combine(op, Load::make(acc, {}),
+                          term(op,
+                               Load::make(sregs,
+                                          {add(mul(add(srow, mul(kk, i32(inner))), i32(cv)), r)}),
+                               acc_t)),
+                  loc),
+              loc),
+         store(add(mul(o, i32(cv)), r), Load::make(acc, {}))},
+        loc);
+    return loop(o, outer * inner, true, loop(r, cv, true, body, loc), loc);
+  }
+  // Replicated source: every thread computes every result.
+  if (ld.kind == LayoutKind::distributed) {
+    fail("a replicated source cannot produce a distributed destination");
+  }
+  for (int d = axis + 1; d < rank; ++d) {
+    inner *= ls.shape[d];
+  }
+  const Expr sidx =
+      add(add(mul(div(o, i32(inner)), i32(k * inner)), mul(kk, i32(inner))), mod(o, i32(inner)));
+  const Stmt body = Block::make(
+      {Allocate::make(acc, loc), Store::make(acc, {}, identity(op, acc_t), loc),
+       loop(kk, k, true,
+            Store::make(
+                acc, {},
+                combine(op, Load::make(acc, {}), term(op, Load::make(sregs, {sidx}), acc_t)), loc),
+            loc),
+       store(o, Load::make(acc, {}))},
+      loc);
+  return loop(o, outer * inner, true, body, loc);
 }
 
 } // namespace tessera::ops

@@ -26,6 +26,19 @@ template <class F> ir::Kernel trace(F&& body, int nthreads = 128) {
   return kb.build();
 }
 
+/** The IR text after `pass` (codegen::lower records every pass). */
+std::string after(const ir::Kernel& k, const std::string& pass) {
+  std::vector<cg::PassRecord> records;
+  cg::lower(k, {}, &records);
+  for (const cg::PassRecord& r : records) {
+    if (r.pass == pass) {
+      return r.ir;
+    }
+  }
+  FAIL("no pass " << pass);
+  return "";
+}
+
 int count(const std::string& s, const std::string& what) {
   int n = 0;
   for (std::size_t i = s.find(what); i != std::string::npos; i = s.find(what, i + 1)) {
@@ -45,8 +58,7 @@ TEST_CASE("infer_layouts: layouts and plans", "[codegen][passes]") {
     parallel({1024}, [&](Var h) { b[h] = b[h] * s[0]; });
     copy(b, y[t]);
   });
-  const cg::LoweredKernel lk = cg::infer_layouts(k);
-  const std::string ir = lk.str();
+  const std::string ir = ir::to_string(cg::infer_layouts(k));
   INFO(ir);
   CHECK(ir.find("fragment b: f32[1024]") != std::string::npos);
   CHECK(ir.find("[distributed(P=128, V=8, C=1) regs=8]") != std::string::npos);
@@ -63,8 +75,7 @@ TEST_CASE("infer_layouts: a read against the partition goes through shared memor
     parallel({1024}, [&](Var h) { r[h] = b[1023 - h]; }); // reversed: not b's partition
     copy(r, y[t]);
   });
-  const cg::LoweredKernel lk = cg::lower(k);
-  const std::string ir = lk.str();
+  const std::string ir = after(k, "insert_barriers");
   INFO(ir);
   CHECK(ir.find("shared b_smem: f32[1024]") != std::string::npos);
   CHECK(ir.find("copy b -> b_smem") != std::string::npos);
@@ -112,11 +123,11 @@ TEST_CASE("vectorize_copies: widths follow provable alignment", "[codegen][passe
     parallel({1024}, [&](Var h) { f[h] = f[h] + g[h]; });
     copy(f, out[t]);
   });
-  const std::string ir = cg::lower(kb.build()).str();
+  const std::string ir = after(kb.build(), "vectorize_copies");
   INFO(ir);
-  CHECK(ir.find("copy a[block_x, 0:+1024] -> f") != std::string::npos);
-  CHECK(count(ir, "[vector width 8]") == 2);
-  CHECK(ir.find("[vector width 2]") != std::string::npos);
+  CHECK(ir.find("copy a[block_x, 0:+1024] -> f vec=8") != std::string::npos);
+  CHECK(count(ir, "vec=8") == 2);
+  CHECK(ir.find("-> g vec=2") != std::string::npos);
 }
 
 TEST_CASE("plan_shared_memory: disjoint lifetimes share bytes", "[codegen][passes]") {
@@ -132,10 +143,12 @@ TEST_CASE("plan_shared_memory: disjoint lifetimes share bytes", "[codegen][passe
       copy(s2, y[t]);
     });
   });
-  const cg::LoweredKernel lk = cg::lower(k);
-  INFO(lk.str());
-  CHECK(lk.smem.total_bytes == 4096);
-  CHECK(lk.str().find("[cp.async 16B]") != std::string::npos); // bf16 -> bf16 shared
+  const ir::Kernel lowered = cg::lower(k);
+  INFO(ir::to_string(lowered));
+  CHECK(lowered.shared_bytes == 4096);
+  CHECK(count(ir::to_string(lowered), "[smem offset 0]") == 2);
+  CHECK(after(k, "vectorize_copies").find("-> s2 vec=8 async") !=
+        std::string::npos); // bf16 -> bf16
 }
 
 TEST_CASE("insert_barriers: loop-carried reuse gets a barrier", "[codegen][passes]") {
@@ -146,7 +159,7 @@ TEST_CASE("insert_barriers: loop-carried reuse gets a barrier", "[codegen][passe
       copy(s, y[t]); // RAW
     });
   });
-  const std::string ir = cg::lower(k).str();
+  const std::string ir = after(k, "insert_barriers");
   INFO(ir);
   CHECK(count(ir, "barrier") == 2);
 }

@@ -83,9 +83,7 @@ public:
   std::optional<std::vector<std::int64_t>> element(int t, std::int64_t r) const override {
     return std::vector<std::int64_t>{t, r};
   }
-  std::vector<std::string> index_exprs(const std::string& tid, std::int64_t r) const override {
-    return {tid, std::to_string(r)};
-  }
+  std::vector<Expr> index(const Expr& tid, const Expr& r) const override { return {tid, r}; }
 };
 } // namespace
 

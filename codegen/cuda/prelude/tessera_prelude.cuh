@@ -151,6 +151,12 @@ __device__ __forceinline__ float ceil(float x) {
 __device__ __forceinline__ float fma(float a, float b, float c) {
   return fmaf(a, b, c);
 }
+/** f32 rounded to TF32 precision (cvt.rna: nearest, ties away from zero), as f32. */
+__device__ __forceinline__ float round_tf32(float x) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return __uint_as_float(r);
+}
 __device__ __forceinline__ double exp(double x) {
   return ::exp(x);
 }

@@ -7,6 +7,7 @@
 #include "codegen/vectorize_copies.h"
 #include "dsl/builder.h"
 #include "ir/visitor.h"
+#include "ops/copy.h"
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -16,8 +17,6 @@
 
 using namespace tessera;
 using namespace tessera::dsl;
-using tessera::codegen::AsyncPoint;
-using tessera::codegen::PipelinePlan;
 
 namespace {
 
@@ -101,7 +100,6 @@ long long eval(const ir::Expr& e, const std::map<std::string, long long>& env) {
 // Runs the rewritten body with a model of one thread's cp.async groups plus block barriers
 // (all threads run the same control flow, so one thread's view is the block's).
 struct Sim {
-  const PipelinePlan& plan;
   std::map<std::string, long long> env;
   struct Slot {
     long long content = -1; // iteration whose tile the slot holds (or is receiving)
@@ -152,6 +150,8 @@ struct Sim {
       const auto& r = c->src.ranges;
       // a[:, k-tile] or b[k-tile, :]: the tile index is the non-zero start / kTile.
       const long long start = std::max(eval(r[0].start, env), eval(r[1].start, env));
+      REQUIRE(c->plan.has_value());
+      REQUIRE(c->plan->deferred); // waited for by the pipeline, not where it is issued
       Slot& sl = slots[name];
       INFO("load into " << name << " while its previous tile may still be read");
       REQUIRE(sl.last_read_sync < syncs); // WAR: a barrier since the last read
@@ -161,22 +161,21 @@ struct Sim {
       open.insert(name);
       break;
     }
-    case ir::StmtKind::Barrier: {
-      auto it = plan.points.find(s.get());
-      const AsyncPoint p = it == plan.points.end() ? AsyncPoint{} : it->second;
-      if (p.commit) {
-        groups.push_back(open);
-        open.clear();
-      }
-      if (p.wait >= 0)
-        complete_upto(std::max<int>(completed, static_cast<int>(groups.size()) - p.wait));
-      if (p.sync) {
-        ++syncs;
-        for (auto& [n, sl] : slots)
-          sl.visible = sl.landed;
-      }
+    case ir::StmtKind::AsyncCommit:
+      groups.push_back(open);
+      open.clear();
+      break;
+    case ir::StmtKind::AsyncWait: {
+      const int pending = s.as<ir::AsyncWait>()->pending;
+      REQUIRE(pending >= 0);
+      complete_upto(std::max<int>(completed, static_cast<int>(groups.size()) - pending));
       break;
     }
+    case ir::StmtKind::Barrier:
+      ++syncs;
+      for (auto& [n, sl] : slots)
+        sl.visible = sl.landed;
+      break;
     case ir::StmtKind::Store: {
       auto* st = s.as<ir::Store>();
       const long long k = eval(st->indices[0], env);
@@ -204,6 +203,7 @@ struct Sim {
 
 struct Shape {
   int allocs = 0, ifs = 0, fors = 0, pipelined = 0, gemms = 0;
+  int commits = 0, waits = 0, barriers = 0, async_deferred = 0;
 };
 Shape shape_of(const ir::Stmt& s) {
   struct V : ir::IRVisitor {
@@ -220,7 +220,14 @@ Shape shape_of(const ir::Stmt& s) {
       sh.pipelined += op->for_kind == ir::ForKind::pipelined;
       IRVisitor::visit_for(op);
     }
-    void visit_tile_op(const ir::TileOp* op) override { sh.gemms += op->op_name() == "gemm"; }
+    void visit_tile_op(const ir::TileOp* op) override {
+      sh.gemms += op->op_name() == "gemm";
+      const auto* c = dynamic_cast<const ops::Copy*>(op);
+      sh.async_deferred += c != nullptr && c->plan && c->plan->async && c->plan->deferred;
+    }
+    void visit_async_commit(const ir::AsyncCommit*) override { ++sh.commits; }
+    void visit_async_wait(const ir::AsyncWait*) override { ++sh.waits; }
+    void visit_barrier(const ir::Barrier*) override { ++sh.barriers; }
   } v;
   v.visit(s);
   return v.sh;
@@ -232,22 +239,19 @@ TEST_CASE("pipeline_loops builds ring slots, prologue, steady state and drain", 
   for (int stages : {2, 3, 4}) {
     CAPTURE(stages);
     auto lk = codegen::vectorize_copies(codegen::infer_layouts(pipelined_gemm(8, stages, false)));
-    PipelinePlan plan;
-    auto out = codegen::pipeline_loops(lk, &plan);
-    const Shape sh = shape_of(out.kernel.body);
+    auto out = codegen::pipeline_loops(lk);
+    const Shape sh = shape_of(out.body);
     CHECK(sh.pipelined == 0);
     CHECK(sh.allocs == 2 * stages); // a_s and b_s, one per slot; originals dropped
     CHECK(sh.gemms == stages);      // steady state unrolled by `stages`
     CHECK(sh.fors == 1);
     CHECK(sh.ifs == (stages - 1) + 2 * stages); // prologue guards; per step: trip and prefetch
-    // Points: a commit per prologue stage; wait + commit per step; the drain.
-    CHECK(plan.points.size() == static_cast<std::size_t>((stages - 1) + 2 * stages + 1));
+    // A commit per prologue stage and per step; a wait + barrier per step and the drain.
+    CHECK(sh.commits == (stages - 1) + stages);
+    CHECK(sh.waits == stages + 1);
+    CHECK(sh.barriers == stages + 1);
     // Both loads are cp.async (same dtype, 16-byte rows) and deferred, in prologue and steps.
-    CHECK(plan.deferred.size() == static_cast<std::size_t>(2 * ((stages - 1) + stages)));
-    for (const auto* c : plan.deferred) {
-      REQUIRE(out.copies.count(c));
-      CHECK(out.copies.at(c).cp_async);
-    }
+    CHECK(sh.async_deferred == 2 * ((stages - 1) + stages));
   }
 }
 
@@ -258,10 +262,9 @@ TEST_CASE("pipelined loops compute every iteration on its own landed tile", "[pi
         CAPTURE(inside, stages, trips);
         auto lk = codegen::vectorize_copies(
             codegen::infer_layouts(pipelined_gemm(trips, stages, inside)));
-        PipelinePlan plan;
-        auto out = codegen::pipeline_loops(lk, &plan);
-        Sim sim{plan};
-        sim.run(out.kernel.body);
+        auto out = codegen::pipeline_loops(lk);
+        Sim sim;
+        sim.run(out.body);
         std::vector<long long> want(trips);
         for (int k = 0; k < trips; ++k)
           want[k] = k;
@@ -275,11 +278,10 @@ TEST_CASE("pipelined loops compute every iteration on its own landed tile", "[pi
 
 TEST_CASE("pipelined loops with one stage or no loads become serial loops", "[pipeline]") {
   auto lk = codegen::vectorize_copies(codegen::infer_layouts(pipelined_gemm(4, 1, false)));
-  PipelinePlan plan;
-  auto out = codegen::pipeline_loops(lk, &plan);
-  const Shape sh = shape_of(out.kernel.body);
+  auto out = codegen::pipeline_loops(lk);
+  const Shape sh = shape_of(out.body);
   CHECK(sh.pipelined == 0);
   CHECK(sh.fors == 1);
   CHECK(sh.gemms == 1);
-  CHECK(plan.points.empty());
+  CHECK(sh.commits + sh.waits == 0);
 }

@@ -1,6 +1,7 @@
 // The mma accumulator layout as host algebra: every element owned exactly once, element() and
-// locate() inverse to each other, the C++ index expressions agree with element(), and the warp
+// locate() inverse to each other, the IR index expressions agree with element(), and the warp
 // arrangement choice.
+#include "ir/util.h"
 #include "ops/mma_layout.h"
 
 #include <catch2/catch.hpp>
@@ -12,92 +13,11 @@ using namespace tessera::ops;
 
 namespace {
 
-// A tiny evaluator for the integer C++ expressions index_exprs() emits: literals, parentheses,
-// + - * / % & >> with C++ precedence (all operands non-negative here).
-struct Eval {
-  const std::string& s;
-  std::size_t p = 0;
-  void ws() {
-    while (p < s.size() && s[p] == ' ')
-      ++p;
-  }
-  long long primary() {
-    ws();
-    if (s[p] == '(') {
-      ++p;
-      long long v = bit_and();
-      ws();
-      REQUIRE(s[p] == ')');
-      ++p;
-      return v;
-    }
-    REQUIRE(std::isdigit(static_cast<unsigned char>(s[p])));
-    long long v = 0;
-    while (p < s.size() && std::isdigit(static_cast<unsigned char>(s[p])))
-      v = v * 10 + (s[p++] - '0');
-    return v;
-  }
-  long long mul() {
-    long long v = primary();
-    for (;;) {
-      ws();
-      if (p < s.size() && (s[p] == '*' || s[p] == '/' || s[p] == '%')) {
-        char op = s[p++];
-        long long r = primary();
-        v = op == '*' ? v * r : op == '/' ? v / r : v % r;
-      } else {
-        return v;
-      }
-    }
-  }
-  long long add() {
-    long long v = mul();
-    for (;;) {
-      ws();
-      if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-        char op = s[p++];
-        long long r = mul();
-        v = op == '+' ? v + r : v - r;
-      } else {
-        return v;
-      }
-    }
-  }
-  long long shift() {
-    long long v = add();
-    for (;;) {
-      ws();
-      if (p + 1 < s.size() && s[p] == '>' && s[p + 1] == '>') {
-        p += 2;
-        v >>= add();
-      } else {
-        return v;
-      }
-    }
-  }
-  long long bit_and() {
-    long long v = shift();
-    for (;;) {
-      ws();
-      if (p < s.size() && s[p] == '&') {
-        ++p;
-        v &= shift();
-      } else {
-        return v;
-      }
-    }
-  }
-  long long run() {
-    long long v = bit_and();
-    ws();
-    REQUIRE(p == s.size());
-    return v;
-  }
-};
-
-long long eval(const std::string& e) {
-  Eval ev{e};
-  return ev.run();
+/** The value of an index expression built from constants (the IR builders fold them). */
+std::int64_t value(const tessera::ir::Expr& e) {
+  const auto* imm = e.as<tessera::ir::IntImm>();
+  REQUIRE(imm != nullptr);
+  return imm->value;
 }
 
 } // namespace
@@ -131,11 +51,11 @@ TEST_CASE("mma accumulator layout is a bijection onto the used registers", "[gem
         REQUIRE(j < c.n);
         REQUIRE(seen.insert({i, j}).second); // exactly one owner
         REQUIRE(t.locate(i, j) == Slot{th, r});
-        // The emitted C++ expressions compute the same index.
-        auto ex = map.index_exprs(std::to_string(th), r);
+        // The IR index expressions lowered code uses compute the same index.
+        auto ex = map.index(tessera::ir::i32(th), tessera::ir::i32(r));
         REQUIRE(ex.size() == 2);
-        REQUIRE(eval(ex[0]) == i);
-        REQUIRE(eval(ex[1]) == j);
+        REQUIRE(value(ex[0]) == i);
+        REQUIRE(value(ex[1]) == j);
       }
       REQUIRE_FALSE(map.element(th, map.registers()).has_value());
     }

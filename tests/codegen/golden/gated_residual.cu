@@ -7,57 +7,55 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
   const int thread_idx = threadIdx.x;
   const int block_x = blockIdx.x;
   float g;  // kernels.cpp:76
-  g = (scale * tessera::sigmoid(gate[static_cast<long long>(block_x)]));  // kernels.cpp:75
+  g = scale * tessera::sigmoid(gate[static_cast<long long>(block_x)]);  // kernels.cpp:75
   float a[16];  // fragment a: f32[2048], distributed(P=128, V=8, C=2) regs=16, kernels.cpp:78
   float b[16];  // fragment b: f32[2048], distributed(P=128, V=8, C=2) regs=16, kernels.cpp:79
-  // copy x[block_x, 0:+2048] -> a  (kernels.cpp:80)
+  // copy x[block_x, 0:+2048] -> a vec=8  (kernels.cpp:80)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 8;
       if (block_x < num_tokens) {
-        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(x + (static_cast<long long>(block_x)) * 2048 + h_);
+        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(x + static_cast<long long>(block_x) * 2048 + h_);
         #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) {
-          a[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
-        }
+        for (int k_ = 0; k_ < 8; ++k_) a[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 8; ++v_) {
-          a[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(x[(static_cast<long long>(block_x)) * 2048 + h_ + v_]) : 0.0f;
+          a[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(x[static_cast<long long>(block_x) * 2048 + (h_ + v_)]) : 0.0f;
         }
       }
     }
   }
-  // copy y[block_x, 0:+2048] -> b  (kernels.cpp:81)
+  // copy y[block_x, 0:+2048] -> b vec=8  (kernels.cpp:81)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 8;
       if (block_x < num_tokens) {
-        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(y + (static_cast<long long>(block_x)) * 2048 + h_);
+        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(y + static_cast<long long>(block_x) * 2048 + h_);
         #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) {
-          b[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
-        }
+        for (int k_ = 0; k_ < 8; ++k_) b[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 8; ++v_) {
-          b[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(y[(static_cast<long long>(block_x)) * 2048 + h_ + v_]) : 0.0f;
+          b[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(y[static_cast<long long>(block_x) * 2048 + (h_ + v_)]) : 0.0f;
         }
       }
     }
   }
-  // parallel (p0) in [2048], distributed over threads  (kernels.cpp:82)
-  #pragma unroll
-  for (int p0_c = 0; p0_c < 2; ++p0_c) {
+  // parallel (p0) in [2048], distributed over 128 threads (V=8, C=2)  (kernels.cpp:82)
+  {
     #pragma unroll
-    for (int p0_v = 0; p0_v < 8; ++p0_v) {
-      [[maybe_unused]] const int p0 = (p0_c * 128 + thread_idx) * 8 + p0_v;
-      a[p0_c * 8 + p0_v] = (a[p0_c * 8 + p0_v] + (g * b[p0_c * 8 + p0_v]));  // kernels.cpp:82
+    for (int p0_c = 0; p0_c < 2; ++p0_c) {
+      #pragma unroll
+      for (int p0_v = 0; p0_v < 8; ++p0_v) {
+        const int p0 = (p0_c * 128 + thread_idx) * 8 + p0_v;
+        a[p0_c * 8 + p0_v] = a[p0_c * 8 + p0_v] + g * b[p0_c * 8 + p0_v];
+      }
     }
   }
-  // copy a -> out[block_x, 0:+2048]  (kernels.cpp:83)
+  // copy a -> out[block_x, 0:+2048] vec=8  (kernels.cpp:83)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
@@ -65,15 +63,13 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
       if (block_x < num_tokens) {
         tessera::Vec<__nv_bfloat16, 8> vec_;
         #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) {
-          vec_[k_] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + k_]);
-        }
-        tessera::store_vec<8>(out + (static_cast<long long>(block_x)) * 2048 + h_, vec_);
+        for (int k_ = 0; k_ < 8; ++k_) vec_[k_] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + k_]);
+        tessera::store_vec<8>(out + static_cast<long long>(block_x) * 2048 + h_, vec_);
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 8; ++v_) {
           if (block_x < num_tokens) {
-            out[(static_cast<long long>(block_x)) * 2048 + h_ + v_] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + v_]);
+            out[static_cast<long long>(block_x) * 2048 + (h_ + v_)] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + v_]);
           }
         }
       }

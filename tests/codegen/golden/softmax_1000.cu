@@ -8,22 +8,20 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
   const int block_x = blockIdx.x;
   extern __shared__ __align__(16) unsigned char tessera_smem[];  // 16 bytes
   float v[8];  // fragment v: f32[1000], distributed(P=128, V=4, C=2) regs=8, kernels.cpp:54
-  // copy x[block_x, 0:+1000] -> v  (kernels.cpp:55)
+  // copy x[block_x, 0:+1000] -> v vec=4  (kernels.cpp:55)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 4;
       if (h_ + 4 <= 1000 && block_x < num_rows) {
-        const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(x + (static_cast<long long>(block_x)) * 1000 + h_);
+        const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(x + static_cast<long long>(block_x) * 1000 + h_);
         #pragma unroll
-        for (int k_ = 0; k_ < 4; ++k_) {
-          v[c_ * 4 + k_] = vec_[k_];
-        }
+        for (int k_ = 0; k_ < 4; ++k_) v[c_ * 4 + k_] = vec_[k_];
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 4; ++v_) {
           if (h_ + v_ < 1000) {
-            v[c_ * 4 + v_] = block_x < num_rows ? x[(static_cast<long long>(block_x)) * 1000 + h_ + v_] : 0.0f;
+            v[c_ * 4 + v_] = block_x < num_rows ? x[static_cast<long long>(block_x) * 1000 + (h_ + v_)] : 0.0f;
           }
         }
       }
@@ -38,17 +36,17 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
       part_[lead_] = -__int_as_float(0x7f800000);
       #pragma unroll
       for (int r_ = 0; r_ < 8; ++r_) {
-        if (((r_ / 4) * 128 + thread_idx) * 4 + r_ % 4 < 1000) {
+        if (((r_ >> 2) * 128 + thread_idx) * 4 + (r_ & 3) < 1000) {
           part_[lead_] = tessera::max(part_[lead_], v[lead_ * 8 + r_]);
         }
       }
-      part_[lead_] = tessera::warp_max(part_[lead_]);
+      part_[lead_] = tessera::warp_max(part_[lead_], 32);
     }
-    float* scratch_ = reinterpret_cast<float*>(tessera_smem + 0);
-    if (thread_idx % 32 == 0) {
+    float* scratch_ = reinterpret_cast<float*>(tessera_smem + 0);  // shared [4], kernels.cpp:57
+    if ((thread_idx & 31) == 0) {
       #pragma unroll
       for (int lead_ = 0; lead_ < 1; ++lead_) {
-        scratch_[thread_idx / 32 * 1 + lead_] = part_[lead_];
+        scratch_[(thread_idx >> 5) + lead_] = part_[lead_];
       }
     }
     __syncthreads();
@@ -57,20 +55,21 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
       part_[lead_] = scratch_[lead_];
       #pragma unroll
       for (int w_ = 1; w_ < 4; ++w_) {
-        part_[lead_] = tessera::max(part_[lead_], scratch_[w_ * 1 + lead_]);
+        part_[lead_] = tessera::max(part_[lead_], scratch_[w_ + lead_]);
       }
     }
-    __syncthreads();  // scratch may be reused
     row_max[0] = part_[0];
   }
-  // parallel (p0) in [1000], distributed over threads  (kernels.cpp:58)
-  #pragma unroll
-  for (int p0_c = 0; p0_c < 2; ++p0_c) {
+  // parallel (p0) in [1000], distributed over 128 threads (V=4, C=2)  (kernels.cpp:58)
+  {
     #pragma unroll
-    for (int p0_v = 0; p0_v < 4; ++p0_v) {
-      [[maybe_unused]] const int p0 = (p0_c * 128 + thread_idx) * 4 + p0_v;
-      if (p0 < 1000) {
-        v[p0_c * 4 + p0_v] = tessera::exp((v[p0_c * 4 + p0_v] - row_max[0]));  // kernels.cpp:58
+    for (int p0_c = 0; p0_c < 2; ++p0_c) {
+      #pragma unroll
+      for (int p0_v = 0; p0_v < 4; ++p0_v) {
+        const int p0 = (p0_c * 128 + thread_idx) * 4 + p0_v;
+        if (p0 < 1000) {
+          v[p0_c * 4 + p0_v] = tessera::exp(v[p0_c * 4 + p0_v] - row_max[0]);
+        }
       }
     }
   }
@@ -78,49 +77,50 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
   __syncthreads();  // kernels.cpp:60
   // reduce_sum v -> row_sum axis=0 clear  (kernels.cpp:60)
   {
-    float part_[1];
+    float part_1[1];
     #pragma unroll
     for (int lead_ = 0; lead_ < 1; ++lead_) {
-      part_[lead_] = 0.0f;
+      part_1[lead_] = 0.0f;
       #pragma unroll
       for (int r_ = 0; r_ < 8; ++r_) {
-        if (((r_ / 4) * 128 + thread_idx) * 4 + r_ % 4 < 1000) {
-          part_[lead_] = part_[lead_] + v[lead_ * 8 + r_];
+        if (((r_ >> 2) * 128 + thread_idx) * 4 + (r_ & 3) < 1000) {
+          part_1[lead_] = part_1[lead_] + v[lead_ * 8 + r_];
         }
       }
-      part_[lead_] = tessera::warp_sum(part_[lead_]);
+      part_1[lead_] = tessera::warp_sum(part_1[lead_], 32);
     }
-    float* scratch_ = reinterpret_cast<float*>(tessera_smem + 0);
-    if (thread_idx % 32 == 0) {
+    float* scratch_1 = reinterpret_cast<float*>(tessera_smem + 0);  // shared [4], kernels.cpp:60
+    if ((thread_idx & 31) == 0) {
       #pragma unroll
       for (int lead_ = 0; lead_ < 1; ++lead_) {
-        scratch_[thread_idx / 32 * 1 + lead_] = part_[lead_];
+        scratch_1[(thread_idx >> 5) + lead_] = part_1[lead_];
       }
     }
     __syncthreads();
     #pragma unroll
     for (int lead_ = 0; lead_ < 1; ++lead_) {
-      part_[lead_] = scratch_[lead_];
+      part_1[lead_] = scratch_1[lead_];
       #pragma unroll
       for (int w_ = 1; w_ < 4; ++w_) {
-        part_[lead_] = part_[lead_] + scratch_[w_ * 1 + lead_];
+        part_1[lead_] = part_1[lead_] + scratch_1[w_ + lead_];
       }
     }
-    __syncthreads();  // scratch may be reused
-    row_sum[0] = part_[0];
+    row_sum[0] = part_1[0];
   }
-  // parallel (p1) in [1000], distributed over threads  (kernels.cpp:61)
-  #pragma unroll
-  for (int p1_c = 0; p1_c < 2; ++p1_c) {
+  // parallel (p1) in [1000], distributed over 128 threads (V=4, C=2)  (kernels.cpp:61)
+  {
     #pragma unroll
-    for (int p1_v = 0; p1_v < 4; ++p1_v) {
-      [[maybe_unused]] const int p1 = (p1_c * 128 + thread_idx) * 4 + p1_v;
-      if (p1 < 1000) {
-        v[p1_c * 4 + p1_v] = (v[p1_c * 4 + p1_v] / row_sum[0]);  // kernels.cpp:61
+    for (int p1_c = 0; p1_c < 2; ++p1_c) {
+      #pragma unroll
+      for (int p1_v = 0; p1_v < 4; ++p1_v) {
+        const int p1 = (p1_c * 128 + thread_idx) * 4 + p1_v;
+        if (p1 < 1000) {
+          v[p1_c * 4 + p1_v] = v[p1_c * 4 + p1_v] / row_sum[0];
+        }
       }
     }
   }
-  // copy v -> y[block_x, 0:+1000]  (kernels.cpp:62)
+  // copy v -> y[block_x, 0:+1000] vec=4  (kernels.cpp:62)
   {
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
@@ -128,15 +128,13 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
       if (h_ + 4 <= 1000 && block_x < num_rows) {
         tessera::Vec<float, 4> vec_;
         #pragma unroll
-        for (int k_ = 0; k_ < 4; ++k_) {
-          vec_[k_] = v[c_ * 4 + k_];
-        }
-        tessera::store_vec<4>(y + (static_cast<long long>(block_x)) * 1000 + h_, vec_);
+        for (int k_ = 0; k_ < 4; ++k_) vec_[k_] = v[c_ * 4 + k_];
+        tessera::store_vec<4>(y + static_cast<long long>(block_x) * 1000 + h_, vec_);
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 4; ++v_) {
           if (h_ + v_ < 1000 && block_x < num_rows) {
-            y[(static_cast<long long>(block_x)) * 1000 + h_ + v_] = v[c_ * 4 + v_];
+            y[static_cast<long long>(block_x) * 1000 + (h_ + v_)] = v[c_ * 4 + v_];
           }
         }
       }

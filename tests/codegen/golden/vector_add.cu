@@ -8,59 +8,55 @@ extern "C" __global__ void __launch_bounds__(256) vector_add(const float* __rest
   const int block_x = blockIdx.x;
   float a[4];  // fragment a: f32[1024], distributed(P=256, V=4, C=1) regs=4, kernels.cpp:16
   float c[4];  // fragment c: f32[1024], distributed(P=256, V=4, C=1) regs=4, kernels.cpp:17
-  // copy x[(block_x * 1024):+1024] -> a  (kernels.cpp:18)
+  // copy x[(block_x * 1024):+1024] -> a vec=4  (kernels.cpp:18)
   {
     const int h_ = thread_idx * 4;
-    if ((block_x * 1024) + h_ + 4 <= n) {
-      const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(x + static_cast<long long>((block_x * 1024) + h_));
+    if (block_x * 1024 + h_ + 4 <= n) {
+      const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(x + static_cast<long long>(block_x * 1024 + h_));
       #pragma unroll
-      for (int k_ = 0; k_ < 4; ++k_) {
-        a[k_] = vec_[k_];
-      }
+      for (int k_ = 0; k_ < 4; ++k_) a[k_] = vec_[k_];
     } else {
       #pragma unroll
       for (int v_ = 0; v_ < 4; ++v_) {
-        a[v_] = (block_x * 1024) + h_ + v_ < n ? x[static_cast<long long>((block_x * 1024) + h_ + v_)] : 0.0f;
+        a[v_] = block_x * 1024 + h_ + v_ < n ? x[static_cast<long long>(block_x * 1024 + h_ + v_)] : 0.0f;
       }
     }
   }
-  // copy y[(block_x * 1024):+1024] -> c  (kernels.cpp:19)
+  // copy y[(block_x * 1024):+1024] -> c vec=4  (kernels.cpp:19)
   {
     const int h_ = thread_idx * 4;
-    if ((block_x * 1024) + h_ + 4 <= n) {
-      const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(y + static_cast<long long>((block_x * 1024) + h_));
+    if (block_x * 1024 + h_ + 4 <= n) {
+      const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(y + static_cast<long long>(block_x * 1024 + h_));
       #pragma unroll
-      for (int k_ = 0; k_ < 4; ++k_) {
-        c[k_] = vec_[k_];
-      }
+      for (int k_ = 0; k_ < 4; ++k_) c[k_] = vec_[k_];
     } else {
       #pragma unroll
       for (int v_ = 0; v_ < 4; ++v_) {
-        c[v_] = (block_x * 1024) + h_ + v_ < n ? y[static_cast<long long>((block_x * 1024) + h_ + v_)] : 0.0f;
+        c[v_] = block_x * 1024 + h_ + v_ < n ? y[static_cast<long long>(block_x * 1024 + h_ + v_)] : 0.0f;
       }
     }
   }
-  // parallel (p0) in [1024], distributed over threads  (kernels.cpp:20)
-  #pragma unroll
-  for (int p0_v = 0; p0_v < 4; ++p0_v) {
-    [[maybe_unused]] const int p0 = thread_idx * 4 + p0_v;
-    a[p0_v] = (a[p0_v] + c[p0_v]);  // kernels.cpp:20
+  // parallel (p0) in [1024], distributed over 256 threads (V=4, C=1)  (kernels.cpp:20)
+  {
+    #pragma unroll
+    for (int p0_v = 0; p0_v < 4; ++p0_v) {
+      const int p0 = thread_idx * 4 + p0_v;
+      a[p0_v] = a[p0_v] + c[p0_v];
+    }
   }
-  // copy a -> z[(block_x * 1024):+1024]  (kernels.cpp:21)
+  // copy a -> z[(block_x * 1024):+1024] vec=4  (kernels.cpp:21)
   {
     const int h_ = thread_idx * 4;
-    if ((block_x * 1024) + h_ + 4 <= n) {
+    if (block_x * 1024 + h_ + 4 <= n) {
       tessera::Vec<float, 4> vec_;
       #pragma unroll
-      for (int k_ = 0; k_ < 4; ++k_) {
-        vec_[k_] = a[k_];
-      }
-      tessera::store_vec<4>(z + static_cast<long long>((block_x * 1024) + h_), vec_);
+      for (int k_ = 0; k_ < 4; ++k_) vec_[k_] = a[k_];
+      tessera::store_vec<4>(z + static_cast<long long>(block_x * 1024 + h_), vec_);
     } else {
       #pragma unroll
       for (int v_ = 0; v_ < 4; ++v_) {
-        if ((block_x * 1024) + h_ + v_ < n) {
-          z[static_cast<long long>((block_x * 1024) + h_ + v_)] = a[v_];
+        if (block_x * 1024 + h_ + v_ < n) {
+          z[static_cast<long long>(block_x * 1024 + h_ + v_)] = a[v_];
         }
       }
     }
