@@ -9,10 +9,10 @@
 // large-T rows measure DRAM, not L2. Needs a CUDA device.
 #include "bench/bench_util.h"
 #include "kernels/mhc/ops.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
 #include "runtime/memory.h"
-#include "tests/kernels/mhc/graph.h"
 
 #include <algorithm>
 #include <cstring>
@@ -111,19 +111,15 @@ Row time_subject(Subject& s, double bw, CUstream stream, bool quick) {
     direct.push_back(Event::elapsed_ms(start, end) * 1e3);
   }
   const int per_graph = 20;
-  mhc::testing::Graph g(stream, [&] {
+  const tessera::CudaGraph g(stream, [&] {
     for (int i = 0; i < per_graph; ++i) {
       s.run(i, stream);
     }
   });
   g.launch(stream);
   std::vector<double> replay;
-  for (int i = 0; i < std::max(5, iters / 4); ++i) {
-    start.record(stream);
-    g.launch(stream);
-    end.record(stream);
-    end.synchronize();
-    replay.push_back(Event::elapsed_ms(start, end) * 1e3 / per_graph);
+  for (double ms : tessera::time_replays_ms(g, stream, std::max(5, iters / 4))) {
+    replay.push_back(ms * 1e3 / per_graph);
   }
   Row r{s.op,    s.H, s.T, tessera::bench::median(direct), tessera::bench::median(replay),
         s.bytes, 0,   0};

@@ -14,6 +14,7 @@
 #include "kernels/mhc/reference.h"
 #include "runtime/device.h"
 #include "runtime/memory.h"
+#include "runtime/tensor_storage.h"
 #include "tools/commands.h"
 #include "tools/npy.h"
 
@@ -179,46 +180,6 @@ struct OpRun {
 std::optional<TensorView> maybe(const std::vector<TensorView>& v, std::size_t i, bool present) {
   return present ? std::optional<TensorView>(v[i]) : std::nullopt;
 }
-
-/** One buffer of a run in the target's memory: device memory, or 64-byte aligned host memory for
- * the cpu target (the mHC ops run on the CPU backend when given host views). */
-class RunBuffer {
-public:
-  RunBuffer(Target target, std::size_t bytes) : bytes_(bytes) {
-    if (target == Target::cpu) {
-      host_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-      if (!host_) {
-        throw CommandError(fmt::format("out of host memory ({} bytes)", bytes));
-      }
-    } else {
-      device_ = DeviceBuffer(bytes);
-    }
-  }
-  void upload(const void* src, std::size_t bytes) {
-    host_ ? static_cast<void>(std::memcpy(host_.get(), src, bytes))
-          : device_.copy_from_host(src, bytes);
-  }
-  void download(void* dst, std::size_t bytes) const {
-    host_ ? static_cast<void>(std::memcpy(dst, host_.get(), bytes))
-          : device_.copy_to_host(dst, bytes);
-  }
-  /** Poison: unwritten elements read as NaN. */
-  void poison() {
-    host_ ? static_cast<void>(std::memset(host_.get(), 0xFF, bytes_)) : device_.fill_bytes(0xFF);
-  }
-  TensorView view(DType dtype, std::span<const std::int64_t> shape) const {
-    return host_ ? TensorView(host_.get(), dtype, shape, MemoryKind::host)
-                 : device_.view(dtype, shape);
-  }
-
-private:
-  struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  std::size_t bytes_ = 0;
-  DeviceBuffer device_;
-  std::unique_ptr<std::byte, Free> host_;
-};
 
 // `device` is the device of the split queries: -1 for the CPU backend.
 OpRun make_op(const RunOptions& o, const mhc::Config& c, int device) {
@@ -416,11 +377,11 @@ void run(const RunOptions& o) {
     }
   }
   // Buffers in the target's memory: inputs, then outputs, then the workspace.
-  std::vector<RunBuffer> buffers;
+  std::vector<TensorStorage> buffers;
   buffers.reserve(r.inputs.size() + r.outputs.size());
   std::vector<TensorView> views;
   auto add = [&](const HostTensor& t, bool upload) {
-    buffers.emplace_back(target, std::max<std::size_t>(t.bytes(), 16));
+    buffers.emplace_back(memory_kind(target), std::max<std::size_t>(t.bytes(), 16));
     if (upload && t.bytes()) {
       buffers.back().upload(t.data(), t.bytes());
     } else if (!upload) {
@@ -435,7 +396,7 @@ void run(const RunOptions& o) {
     add(t, false);
   }
   const std::int64_t ws_bytes = std::max<std::int64_t>(r.workspace_bytes, 256);
-  const RunBuffer ws(target, ws_bytes);
+  const TensorStorage ws(memory_kind(target), ws_bytes);
   const std::array<std::int64_t, 1> ws_shape{ws_bytes};
   if (target == Target::cpu) {
     r.call(views, ws.view(DType::u8, ws_shape), nullptr); // synchronous

@@ -5,9 +5,10 @@
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/device.h"
+#include "runtime/driver.h"
 #include "runtime/memory.h"
-#include "tests/kernels/mhc/graph.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -581,7 +582,7 @@ TEST_CASE("CUDA-graph replay equals eager", "[mhc][gpu][graph]") {
     stream().synchronize();
     const auto eager = p.snapshot();
     p.poison();
-    mhc::testing::Graph g(stream(), [&] { p.run(stream()); });
+    const tessera::CudaGraph g(stream(), [&] { p.run(stream()); });
     g.launch(stream());
     stream().synchronize();
     const auto first = p.snapshot();
