@@ -1,7 +1,8 @@
 /** \file
  * Small helpers the example programs share: choosing the target (a GPU when present, else the
- * LLVM CPU backend), buffers in the target's memory, random inputs, comparisons, and the
- * no-target path (print the CUDA, compile it for sm_90a, report resources).
+ * LLVM CPU backend), random inputs, comparisons, and the no-target path (print the CUDA, compile
+ * it for sm_90a, report resources). Buffers in the target's memory are runtime/tensor_storage.h
+ * (`TensorStorage(memory_kind(target), bytes)`).
  */
 #pragma once
 
@@ -9,14 +10,10 @@
 #include "base/float16.h"
 #include "jit/compiled_kernel.h"
 #include "jit/target.h"
-#include "runtime/memory.h"
+#include "runtime/tensor_storage.h"
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <initializer_list>
-#include <memory>
 #include <optional>
 #include <random>
 #include <vector>
@@ -61,60 +58,6 @@ inline bool gpu_available() {
 inline int no_gpu(const ir::Kernel& kernel) {
   return compile_only(kernel, "no GPU present");
 }
-
-/** Bytes in the memory of a target: device memory for cuda, 64-byte aligned host memory for cpu.
- */
-class Buffer {
-public:
-  Buffer(Target target, std::size_t bytes) : target_(target), bytes_(bytes) {
-    if (target == Target::cpu) {
-      host_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)));
-      if (!host_) {
-        throw UserError("example buffer: out of host memory");
-      }
-    } else {
-      device_ = DeviceBuffer(bytes);
-    }
-  }
-  template <class T> static Buffer from_host(Target target, const std::vector<T>& values) {
-    Buffer b(target, values.size() * sizeof(T));
-    if (target == Target::cpu) {
-      std::memcpy(b.host_.get(), values.data(), b.bytes_);
-    } else {
-      b.device_.copy_from_host(values.data(), b.bytes_);
-    }
-    return b;
-  }
-  void fill_bytes(std::uint8_t value) {
-    if (target_ == Target::cpu) {
-      std::memset(host_.get(), value, bytes_);
-    } else {
-      device_.fill_bytes(value);
-    }
-  }
-  template <class T> std::vector<T> to_host(std::size_t count) const {
-    std::vector<T> out(count);
-    if (target_ == Target::cpu) {
-      std::memcpy(out.data(), host_.get(), count * sizeof(T));
-    } else {
-      device_.copy_to_host(out.data(), count * sizeof(T));
-    }
-    return out;
-  }
-  TensorView view(DType dtype, std::initializer_list<std::int64_t> shape) const {
-    return target_ == Target::cpu ? TensorView(host_.get(), dtype, shape, MemoryKind::host)
-                                  : device_.view(dtype, shape);
-  }
-
-private:
-  struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  Target target_;
-  std::size_t bytes_;
-  DeviceBuffer device_;
-  std::unique_ptr<std::byte[], Free> host_;
-};
 
 inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float lo = -2.0f,
                                         float hi = 2.0f) {

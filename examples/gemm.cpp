@@ -28,10 +28,10 @@ std::size_t run(Target target, const Shape& s) {
   const CompiledKernel k = Runtime::compile(examples::gemm_kernel(cfg), o);
   const auto a = examples::to_bf16(examples::random_floats(s.m * s.k, 11));
   const auto b = examples::to_bf16(examples::random_floats(s.k * s.n, 12));
-  examples::Buffer da = examples::Buffer::from_host(target, a);
-  examples::Buffer db = examples::Buffer::from_host(target, b);
-  examples::Buffer dc(target, s.m * s.n * sizeof(float));
-  dc.fill_bytes(0xff); // NaN: an element the kernel misses fails the check
+  TensorStorage da = TensorStorage::from_host(memory_kind(target), a);
+  TensorStorage db = TensorStorage::from_host(memory_kind(target), b);
+  TensorStorage dc(memory_kind(target), s.m * s.n * sizeof(float));
+  dc.poison(); // NaN: an element the kernel misses fails the check
   k.launch(nullptr, da.view(DType::bf16, {s.m, s.k}), db.view(DType::bf16, {s.k, s.n}),
            dc.view(DType::f32, {s.m, s.n}));
   const auto c = dc.to_host<float>(s.m * s.n);

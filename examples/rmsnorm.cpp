@@ -15,10 +15,10 @@ std::size_t run(Target target, int hidden, std::int64_t tokens) {
   const auto xf = examples::random_floats(tokens * hidden, 3);
   const auto wf = examples::random_floats(hidden, 4, 0.5f, 1.5f);
   const auto x = examples::to_bf16(xf), w = examples::to_bf16(wf);
-  examples::Buffer dx = examples::Buffer::from_host(target, x);
-  examples::Buffer dw = examples::Buffer::from_host(target, w);
-  examples::Buffer dy(target, tokens * hidden * sizeof(bf16));
-  dy.fill_bytes(0xff);
+  TensorStorage dx = TensorStorage::from_host(memory_kind(target), x);
+  TensorStorage dw = TensorStorage::from_host(memory_kind(target), w);
+  TensorStorage dy(memory_kind(target), tokens * hidden * sizeof(bf16));
+  dy.poison();
   k.launch(nullptr, dx.view(DType::bf16, {tokens, hidden}), dw.view(DType::bf16, {hidden}),
            dy.view(DType::bf16, {tokens, hidden}));
   const auto y = dy.to_host<bf16>(tokens * hidden);

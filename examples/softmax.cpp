@@ -11,9 +11,9 @@ namespace {
 std::size_t run(Target target, int cols, std::int64_t rows) {
   const CompiledKernel k = Runtime::compile(examples::softmax(cols), target);
   const auto x = examples::random_floats(rows * cols, 5, -8.0f, 8.0f);
-  examples::Buffer dx = examples::Buffer::from_host(target, x);
-  examples::Buffer dy(target, rows * cols * sizeof(float));
-  dy.fill_bytes(0xff);
+  TensorStorage dx = TensorStorage::from_host(memory_kind(target), x);
+  TensorStorage dy(memory_kind(target), rows * cols * sizeof(float));
+  dy.poison();
   k.launch(nullptr, dx.view(DType::f32, {rows, cols}), dy.view(DType::f32, {rows, cols}));
   const auto y = dy.to_host<float>(rows * cols);
   std::vector<double> want(rows * cols);

@@ -24,11 +24,11 @@ int main() {
   const auto x = examples::to_bf16(examples::random_floats(tokens * hidden, 6));
   const auto y = examples::to_bf16(examples::random_floats(tokens * hidden, 7));
   const auto gate = examples::random_floats(tokens, 8);
-  examples::Buffer dx = examples::Buffer::from_host(*target, x);
-  examples::Buffer dy = examples::Buffer::from_host(*target, y);
-  examples::Buffer dg = examples::Buffer::from_host(*target, gate);
-  examples::Buffer dout(*target, tokens * hidden * sizeof(bf16));
-  dout.fill_bytes(0xff);
+  TensorStorage dx = TensorStorage::from_host(memory_kind(*target), x);
+  TensorStorage dy = TensorStorage::from_host(memory_kind(*target), y);
+  TensorStorage dg = TensorStorage::from_host(memory_kind(*target), gate);
+  TensorStorage dout(memory_kind(*target), tokens * hidden * sizeof(bf16));
+  dout.poison();
   k.launch(nullptr, dx.view(DType::bf16, {tokens, hidden}), dy.view(DType::bf16, {tokens, hidden}),
            dg.view(DType::f32, {tokens}), dout.view(DType::bf16, {tokens, hidden}), scale);
   const auto out = dout.to_host<bf16>(tokens * hidden);

@@ -17,10 +17,10 @@ int main() {
   std::size_t bad = 0;
   for (std::int64_t n : {1, 1000, 1024, 1 << 20, (1 << 20) + 3}) {
     const auto x = examples::random_floats(n, 1), y = examples::random_floats(n, 2);
-    examples::Buffer dx = examples::Buffer::from_host(*target, x);
-    examples::Buffer dy = examples::Buffer::from_host(*target, y);
-    examples::Buffer dz(*target, n * sizeof(float));
-    dz.fill_bytes(0xff); // NaN poison: unwritten elements fail the check
+    TensorStorage dx = TensorStorage::from_host(memory_kind(*target), x);
+    TensorStorage dy = TensorStorage::from_host(memory_kind(*target), y);
+    TensorStorage dz(memory_kind(*target), n * sizeof(float));
+    dz.poison(); // NaN poison: unwritten elements fail the check
     k.launch(nullptr, dx.view(DType::f32, {n}), dy.view(DType::f32, {n}), dz.view(DType::f32, {n}));
     const auto z = dz.to_host<float>(n);
     std::vector<double> want(n);

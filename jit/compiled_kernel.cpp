@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "codegen/cuda/cuda_printer.h"
 #include "ir/printer.h"
+#include "jit/kernel_cache.h"
 #include "runtime/compile_cuda.h"
 
 #ifdef TESSERA_HAS_CPU_BACKEND
@@ -149,6 +150,10 @@ void launch_cpu(const internal::CompiledKernelState& s, std::span<const KernelAr
 } // namespace
 
 CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& options) {
+  return KernelCache::global().get(kernel, options, choose_target(options), &compile_uncached);
+}
+
+CompiledKernel Runtime::compile_uncached(const ir::Kernel& kernel, const JitOptions& options) {
   auto state = std::make_shared<internal::CompiledKernelState>();
   state->target = choose_target(options);
   state->kernel = kernel;

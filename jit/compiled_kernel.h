@@ -121,8 +121,9 @@ private:
 /** The DSL JIT entry points. */
 class Runtime {
 public:
-  /** Compiles (cached) `kernel` for options.target. Throws UserError (also when no target is
-   *  available, see resolve_target) / CompileError. */
+  /** Compiles `kernel` for options.target, once per process for an equal kernel and equal
+   *  options (jit/kernel_cache.h; the NVRTC result is also cached on disk). Throws UserError
+   *  (also when no target is available, see resolve_target) / CompileError. */
   static CompiledKernel compile(const ir::Kernel& kernel, const JitOptions& options = {});
   /** compile() with default options for `target` (Target::cpu, Target::automatic ...). */
   static CompiledKernel compile(const ir::Kernel& kernel, Target target);
@@ -130,6 +131,10 @@ public:
   static CompiledKernel compile_for(const ir::Kernel& kernel, const std::string& arch);
   /** The CUDA source compile() would build, without NVRTC. */
   static std::string emit(const ir::Kernel& kernel, const codegen::LowerOptions& options = {});
+
+private:
+  /** compile() without the in-process memo. */
+  static CompiledKernel compile_uncached(const ir::Kernel& kernel, const JitOptions& options);
 };
 
 } // namespace tessera

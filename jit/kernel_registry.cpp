@@ -51,6 +51,11 @@ const KernelEntry& KernelRegistry::get(const std::string& name) const {
 
 ir::Kernel KernelRegistry::build(const std::string& name,
                                  const std::vector<std::string>& overrides) const {
+  return get(name).build(resolve(name, overrides));
+}
+
+KernelParams KernelRegistry::resolve(const std::string& name,
+                                     const std::vector<std::string>& overrides) const {
   const KernelEntry& e = get(name);
   std::map<std::string, double> values;
   for (const KernelParam& p : e.params) {
@@ -94,7 +99,7 @@ ir::Kernel KernelRegistry::build(const std::string& name,
     }
     values[key] = v;
   }
-  return e.build(KernelParams(std::move(values)));
+  return KernelParams(std::move(values));
 }
 
 } // namespace tessera

@@ -65,6 +65,9 @@ public:
    * unknown key, a malformed value or a non-integer value for an integer parameter.
    */
   ir::Kernel build(const std::string& name, const std::vector<std::string>& overrides = {}) const;
+  /** The parameter values build() would pass to `name`'s factory (same errors). */
+  KernelParams resolve(const std::string& name,
+                       const std::vector<std::string>& overrides = {}) const;
 
 private:
   std::map<std::string, KernelEntry> entries_;

@@ -51,7 +51,13 @@ namespace tessera {
   X(cuEventDestroy)                                                                                \
   X(cuEventRecord)                                                                                 \
   X(cuEventSynchronize)                                                                            \
-  X(cuEventElapsedTime)
+  X(cuEventElapsedTime)                                                                            \
+  X(cuStreamBeginCapture)                                                                          \
+  X(cuStreamEndCapture)                                                                            \
+  X(cuGraphInstantiateWithFlags)                                                                   \
+  X(cuGraphLaunch)                                                                                 \
+  X(cuGraphExecDestroy)                                                                            \
+  X(cuGraphDestroy)
 
 // Entry points that may be missing on older drivers (CUDA < 12.4); null when absent.
 #define TESSERA_DRIVER_OPTIONAL_FUNCTIONS(X) X(cuFuncGetParamInfo)

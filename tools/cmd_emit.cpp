@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace tessera::cli {
 
@@ -33,8 +34,14 @@ void run_emit(const EmitArgs& in) {
   if (a.hidden > 0) {
     a.params.push_back(fmt::format("hidden={}", a.hidden));
   }
-  // An mHC op name ("mhc_pre") emits every kernel the op launches, in order.
+  // An mHC op name ("mhc_pre") prints the op's plan, then every kernel it may launch, in order.
   if (const auto entries = mhc::mhc_kernel_entries(a.kernel); !entries.empty()) {
+    const mhc::Plan plan =
+        mhc::registry_plan(a.kernel, kernel_registry().resolve(entries.front(), a.params));
+    std::istringstream lines(mhc::describe(plan));
+    for (std::string line; std::getline(lines, line);) {
+      std::cout << "// " << line << "\n";
+    }
     for (const std::string& e : entries) {
       std::cout << "// ======== " << e << "\n";
       EmitArgs one = a;

@@ -9,26 +9,19 @@
 // files and written as uint16 bit patterns; fp32 tensors are float32.
 #include "base/error.h"
 #include "jit/target.h"
-#include "kernels/mhc/inputs.h"
-#include "kernels/mhc/ops.h"
-#include "kernels/mhc/reference.h"
+#include "kernels/mhc/op_runner.h"
+#include "kernels/mhc/op_spec.h"
+#include "kernels/mhc/plan.h"
 #include "runtime/device.h"
-#include "runtime/memory.h"
 #include "tools/commands.h"
 #include "tools/npy.h"
 
-#include <array>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <functional>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <optional>
 
 namespace tessera::cli {
 
@@ -52,46 +45,7 @@ struct RunOptions {
   std::string target = "auto";
 };
 
-/** A host tensor: fp32 or bf16 values with a shape. */
-struct HostTensor {
-  std::string name;
-  DType dtype = DType::f32;
-  std::vector<std::int64_t> shape;
-  std::vector<float> f32;
-  std::vector<bf16> b16;
-
-  std::int64_t numel() const {
-    std::int64_t n = 1;
-    for (auto d : shape) {
-      n *= d;
-    }
-    return n;
-  }
-  std::size_t bytes() const { return dtype == DType::f32 ? f32.size() * 4 : b16.size() * 2; }
-  const void* data() const {
-    return dtype == DType::f32 ? static_cast<const void*>(f32.data()) : b16.data();
-  }
-  void* data() { return dtype == DType::f32 ? static_cast<void*>(f32.data()) : b16.data(); }
-  void resize() {
-    if (dtype == DType::f32) {
-      f32.assign(numel(), 0.0f);
-    } else {
-      b16.assign(numel(), bf16(0.0f));
-    }
-  }
-};
-
-HostTensor f32_tensor(std::string name, std::vector<std::int64_t> shape, std::vector<float> v) {
-  return {std::move(name), DType::f32, std::move(shape), std::move(v), {}};
-}
-HostTensor bf16_tensor(std::string name, std::vector<std::int64_t> shape, std::vector<bf16> v) {
-  return {std::move(name), DType::bf16, std::move(shape), {}, std::move(v)};
-}
-HostTensor output(std::string name, DType dtype, std::vector<std::int64_t> shape) {
-  HostTensor t{std::move(name), dtype, std::move(shape), {}, {}};
-  t.resize();
-  return t;
-}
+using mhc::HostTensor;
 
 /** Replaces `t`'s values with DIR/<name>.npy, checking the shape. */
 void load(const std::string& dir, HostTensor& t) {
@@ -135,258 +89,34 @@ void save(const std::string& dir, const HostTensor& t) {
   write_npy((std::filesystem::path(dir) / (t.name + ".npy")).string(), a);
 }
 
-double value(const HostTensor& t, std::int64_t i) {
-  return t.dtype == DType::f32 ? t.f32[i] : static_cast<float>(t.b16[i]);
-}
-
 /** Prints max abs/rel error of `got` against the reference and returns whether every element is
- * within |got - want| <= atol + rtol·|want|: the spec's bf16 tolerance (about one bf16 ulp,
- * atol 1.6e-2 / rtol 1e-2) for bf16 outputs, and 1e-3 / 1e-3 (the TF32 bound) for fp32 ones. */
+ * within the spec's tolerance for its dtype (mhc::dtype_tolerance: about one bf16 ulp for bf16
+ * outputs, the TF32 bound for fp32 ones). */
 bool compare(const HostTensor& got, const HostTensor& want) {
-  const bool is_bf16 = got.dtype != DType::f32;
-  const double atol = is_bf16 ? 1.6e-2 : 1e-3, rtol = is_bf16 ? 1e-2 : 1e-3;
-  double max_abs = 0, max_rel = 0;
-  std::int64_t nan = 0, outside = 0;
-  for (std::int64_t i = 0; i < got.numel(); ++i) {
-    const double g = value(got, i), w = value(want, i);
-    const double e = std::abs(g - w);
-    if (!std::isfinite(g)) {
-      ++nan;
-      continue;
-    }
-    outside += e > atol + rtol * std::abs(w) ? 1 : 0;
-    max_abs = std::max(max_abs, e);
-    max_rel = std::max(max_rel, e / std::max(std::abs(w), 1e-12));
-  }
-  const bool ok = nan == 0 && outside == 0;
+  const mhc::Tolerance tol = mhc::dtype_tolerance(got.dtype);
+  const mhc::Comparison c = mhc::compare(got, want, tol);
   std::cout << fmt::format(
-      "  {:<14} max abs {:.3e}  max rel {:.3e}  {}{}\n", got.name, max_abs, max_rel,
-      ok ? "ok" : fmt::format("FAIL ({} outside {:g}/{:g})", outside, atol, rtol),
-      nan ? fmt::format("  ({} non-finite)", nan) : "");
-  return ok;
+      "  {:<14} max abs {:.3e}  max rel {:.3e}  {}{}\n", got.name, c.max_abs, c.max_rel,
+      c.ok() ? "ok" : fmt::format("FAIL ({} outside {:g}/{:g})", c.outside, tol.atol, tol.rtol),
+      c.non_finite ? fmt::format("  ({} non-finite)", c.non_finite) : "");
+  return c.ok();
 }
 
-struct OpRun {
-  std::vector<HostTensor> inputs;
-  std::vector<HostTensor> outputs;
-  /** Calls the op on device views (inputs then outputs, in order) and a workspace. */
-  std::function<void(const std::vector<TensorView>&, const TensorView&, CUstream)> call;
-  std::int64_t workspace_bytes = 0;
-  /** The reference outputs, computed from the (possibly loaded) inputs. */
-  std::function<std::vector<HostTensor>(const std::vector<HostTensor>&)> reference;
-};
-
-std::optional<TensorView> maybe(const std::vector<TensorView>& v, std::size_t i, bool present) {
-  return present ? std::optional<TensorView>(v[i]) : std::nullopt;
-}
-
-/** One buffer of a run in the target's memory: device memory, or 64-byte aligned host memory for
- * the cpu target (the mHC ops run on the CPU backend when given host views). */
-class RunBuffer {
-public:
-  RunBuffer(Target target, std::size_t bytes) : bytes_(bytes) {
-    if (target == Target::cpu) {
-      host_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-      if (!host_) {
-        throw CommandError(fmt::format("out of host memory ({} bytes)", bytes));
-      }
-    } else {
-      device_ = DeviceBuffer(bytes);
+/** The op `tessera run` runs: the five ops of the host API, mhc_pre with --variant broadcast
+ * being the first-layer variant. */
+mhc::Op run_op_of(const RunOptions& o) {
+  if (o.op == "mhc_pre") {
+    return o.variant == "broadcast" ? mhc::Op::mhc_pre_broadcast : mhc::Op::mhc_pre;
+  }
+  for (mhc::Op op :
+       {mhc::Op::mhc_post, mhc::Op::mhc_fused_post_pre, mhc::Op::hc_head, mhc::Op::sinkhorn}) {
+    if (o.op == mhc::op_name(op)) {
+      return op;
     }
   }
-  void upload(const void* src, std::size_t bytes) {
-    host_ ? static_cast<void>(std::memcpy(host_.get(), src, bytes))
-          : device_.copy_from_host(src, bytes);
-  }
-  void download(void* dst, std::size_t bytes) const {
-    host_ ? static_cast<void>(std::memcpy(dst, host_.get(), bytes))
-          : device_.copy_to_host(dst, bytes);
-  }
-  /** Poison: unwritten elements read as NaN. */
-  void poison() {
-    host_ ? static_cast<void>(std::memset(host_.get(), 0xFF, bytes_)) : device_.fill_bytes(0xFF);
-  }
-  TensorView view(DType dtype, std::span<const std::int64_t> shape) const {
-    return host_ ? TensorView(host_.get(), dtype, shape, MemoryKind::host)
-                 : device_.view(dtype, shape);
-  }
-
-private:
-  struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  std::size_t bytes_ = 0;
-  DeviceBuffer device_;
-  std::unique_ptr<std::byte, Free> host_;
-};
-
-// `device` is the device of the split queries: -1 for the CPU backend.
-OpRun make_op(const RunOptions& o, const mhc::Config& c, int device) {
-  const std::int64_t T = o.tokens, H = c.hidden;
-  const int n = c.hc_mult, M = c.mix_count();
-  const bool norm = c.norm_eps.has_value();
-  OpRun r;
-  if (o.op == "mhc_pre" && o.variant == "broadcast") {
-    const int S = mhc::pre_broadcast_num_splits(c, T, device);
-    auto in = mhc::inputs::make_broadcast_inputs(c, T, o.seed);
-    r.inputs = {bf16_tensor("embedding", {T, H}, in.embedding),
-                f32_tensor("fn_bcast", {M, H}, in.fn_bcast), f32_tensor("scale", {3}, in.scale),
-                f32_tensor("base", {M}, in.base), bf16_tensor("norm_weight", {H}, in.norm_weight)};
-    r.outputs = {output("residual_out", DType::bf16, {T, n, H}),
-                 output("post_mix", DType::f32, {T, n}), output("comb_mix", DType::f32, {T, n, n}),
-                 output("layer_input", DType::bf16, {T, H})};
-    r.workspace_bytes = mhc::workspace_bytes(c, T, S);
-    r.call = [c](const std::vector<TensorView>& v, const TensorView& ws, CUstream s) {
-      mhc::mhc_pre_broadcast(c,
-                             {.embedding = v[0],
-                              .fn_bcast = v[1],
-                              .scale = v[2],
-                              .base = v[3],
-                              .norm_weight = v[4],
-                              .residual_out = v[5],
-                              .post_mix = v[6],
-                              .comb_mix = v[7],
-                              .layer_input = v[8],
-                              .workspace = ws},
-                             s);
-    };
-    r.reference = [c, T, S, n, H](const std::vector<HostTensor>& i) {
-      auto w =
-          mhc::ref::mhc_pre_broadcast(c, T, i[0].b16, i[1].f32, i[2].f32, i[3].f32, i[4].b16, S);
-      return std::vector<HostTensor>{bf16_tensor("residual_out", {T, n, H}, w.residual),
-                                     f32_tensor("post_mix", {T, n}, w.post_mix),
-                                     f32_tensor("comb_mix", {T, n, n}, w.comb_mix),
-                                     bf16_tensor("layer_input", {T, H}, w.layer_input)};
-    };
-  } else if (o.op == "mhc_pre") {
-    const int S = mhc::pre_num_splits(c, T, device);
-    auto in = mhc::inputs::make_pre_inputs(c, T, o.seed);
-    r.inputs = {bf16_tensor("residual", {T, n, H}, in.residual),
-                f32_tensor("fn", {M, c.k()}, in.fn), f32_tensor("scale", {3}, in.scale),
-                f32_tensor("base", {M}, in.base)};
-    if (norm) {
-      r.inputs.push_back(bf16_tensor("norm_weight", {H}, in.norm_weight));
-    }
-    r.outputs = {output("post_mix", DType::f32, {T, n}), output("comb_mix", DType::f32, {T, n, n}),
-                 output("layer_input", DType::bf16, {T, H})};
-    r.workspace_bytes = mhc::workspace_bytes(c, T, S);
-    r.call = [c, norm](const std::vector<TensorView>& v, const TensorView& ws, CUstream s) {
-      const std::size_t o = norm ? 5 : 4;
-      mhc::mhc_pre(c,
-                   {.residual = v[0],
-                    .fn = v[1],
-                    .scale = v[2],
-                    .base = v[3],
-                    .norm_weight = maybe(v, 4, norm),
-                    .post_mix = v[o],
-                    .comb_mix = v[o + 1],
-                    .layer_input = v[o + 2],
-                    .workspace = ws},
-                   s);
-    };
-    r.reference = [c, T, S, n, H, norm](const std::vector<HostTensor>& i) {
-      auto w =
-          mhc::ref::mhc_pre(c, T, i[0].b16, i[1].f32, i[2].f32, i[3].f32,
-                            norm ? std::span<const bf16>(i[4].b16) : std::span<const bf16>(), S);
-      return std::vector<HostTensor>{f32_tensor("post_mix", {T, n}, w.post_mix),
-                                     f32_tensor("comb_mix", {T, n, n}, w.comb_mix),
-                                     bf16_tensor("layer_input", {T, H}, w.layer_input)};
-    };
-  } else if (o.op == "mhc_post") {
-    auto in = mhc::inputs::make_post_inputs(c, T, o.seed);
-    r.inputs = {bf16_tensor("y", {T, H}, in.y), bf16_tensor("residual", {T, n, H}, in.residual),
-                f32_tensor("post_mix", {T, n}, in.post_mix),
-                f32_tensor("comb_mix", {T, n, n}, in.comb_mix)};
-    r.outputs = {output("out", DType::bf16, {T, n, H})};
-    r.call = [c](const std::vector<TensorView>& v, const TensorView&, CUstream s) {
-      mhc::mhc_post(
-          c, {.y = v[0], .residual = v[1], .post_mix = v[2], .comb_mix = v[3], .out = v[4]}, s);
-    };
-    r.reference = [c, T, n, H](const std::vector<HostTensor>& i) {
-      return std::vector<HostTensor>{bf16_tensor(
-          "out", {T, n, H}, mhc::ref::mhc_post(c, T, i[0].b16, i[1].b16, i[2].f32, i[3].f32))};
-    };
-  } else if (o.op == "mhc_fused_post_pre") {
-    const int S = mhc::fused_post_pre_num_splits(c, T, device);
-    auto in = mhc::inputs::make_fused_post_pre_inputs(c, T, o.seed);
-    r.inputs = {bf16_tensor("y", {T, H}, in.post.y),
-                bf16_tensor("residual", {T, n, H}, in.post.residual),
-                f32_tensor("post_mix", {T, n}, in.post.post_mix),
-                f32_tensor("comb_mix", {T, n, n}, in.post.comb_mix),
-                f32_tensor("fn", {M, c.k()}, in.fn),
-                f32_tensor("scale", {3}, in.scale),
-                f32_tensor("base", {M}, in.base)};
-    if (norm) {
-      r.inputs.push_back(bf16_tensor("norm_weight", {H}, in.norm_weight));
-    }
-    r.outputs = {
-        output("residual_out", DType::bf16, {T, n, H}), output("post_mix_out", DType::f32, {T, n}),
-        output("comb_mix_out", DType::f32, {T, n, n}), output("layer_input", DType::bf16, {T, H})};
-    r.workspace_bytes = mhc::workspace_bytes(c, T, S);
-    r.call = [c, norm](const std::vector<TensorView>& v, const TensorView& ws, CUstream s) {
-      const std::size_t o = norm ? 8 : 7;
-      mhc::mhc_fused_post_pre(c,
-                              {.y = v[0],
-                               .residual = v[1],
-                               .post_mix = v[2],
-                               .comb_mix = v[3],
-                               .fn = v[4],
-                               .scale = v[5],
-                               .base = v[6],
-                               .norm_weight = maybe(v, 7, norm),
-                               .residual_out = v[o],
-                               .post_mix_out = v[o + 1],
-                               .comb_mix_out = v[o + 2],
-                               .layer_input = v[o + 3],
-                               .workspace = ws},
-                              s);
-    };
-    r.reference = [c, T, S, n, H, norm](const std::vector<HostTensor>& i) {
-      const std::span<const bf16> w =
-          norm ? std::span<const bf16>(i[7].b16) : std::span<const bf16>();
-      auto out = T <= mhc::kFusedSmallT
-                     ? mhc::ref::mhc_fused_post_pre_single_pass(c, T, i[0].b16, i[1].b16, i[2].f32,
-                                                                i[3].f32, i[4].f32, i[5].f32,
-                                                                i[6].f32, w, S)
-                     : mhc::ref::mhc_fused_post_pre(c, T, i[0].b16, i[1].b16, i[2].f32, i[3].f32,
-                                                    i[4].f32, i[5].f32, i[6].f32, w, S);
-      return std::vector<HostTensor>{bf16_tensor("residual_out", {T, n, H}, out.residual),
-                                     f32_tensor("post_mix_out", {T, n}, out.post_mix),
-                                     f32_tensor("comb_mix_out", {T, n, n}, out.comb_mix),
-                                     bf16_tensor("layer_input", {T, H}, out.layer_input)};
-    };
-  } else if (o.op == "hc_head") {
-    auto in = mhc::inputs::make_head_inputs(c, T, o.seed);
-    r.inputs = {bf16_tensor("residual", {T, n, H}, in.residual),
-                f32_tensor("fn", {n, c.k()}, in.fn), f32_tensor("scale", {1}, in.scale),
-                f32_tensor("base", {n}, in.base)};
-    r.outputs = {output("out", DType::bf16, {T, H})};
-    r.workspace_bytes = mhc::head_workspace_bytes(c, T, device);
-    r.call = [c](const std::vector<TensorView>& v, const TensorView& ws, CUstream s) {
-      mhc::hc_head(c, {.residual = v[0], .fn = v[1], .scale = v[2], .base = v[3], .out = v[4]}, ws,
-                   s);
-    };
-    r.reference = [c, T, H](const std::vector<HostTensor>& i) {
-      return std::vector<HostTensor>{bf16_tensor(
-          "out", {T, H}, mhc::ref::hc_head(c, T, i[0].b16, i[1].f32, i[2].f32, i[3].f32))};
-    };
-  } else if (o.op == "sinkhorn") {
-    r.inputs = {f32_tensor("logits", {T, n, n}, mhc::inputs::make_sinkhorn_logits(c, T, o.seed))};
-    r.outputs = {output("comb", DType::f32, {T, n, n})};
-    r.call = [c](const std::vector<TensorView>& v, const TensorView&, CUstream s) {
-      mhc::sinkhorn(c, {.logits = v[0], .comb = v[1]}, s);
-    };
-    r.reference = [c, T, n](const std::vector<HostTensor>& i) {
-      return std::vector<HostTensor>{
-          f32_tensor("comb", {T, n, n},
-                     mhc::ref::sinkhorn(i[0].f32, T, n, c.sinkhorn_iters, c.hc_sinkhorn_eps))};
-    };
-  } else {
-    throw CommandError(fmt::format("unknown op '{}'; expected mhc_pre, mhc_post, "
-                                   "mhc_fused_post_pre, hc_head or sinkhorn",
-                                   o.op));
-  }
-  return r;
+  throw CommandError(fmt::format("unknown op '{}'; expected mhc_pre, mhc_post, "
+                                 "mhc_fused_post_pre, hc_head or sinkhorn",
+                                 o.op));
 }
 
 void run(const RunOptions& o) {
@@ -409,63 +139,34 @@ void run(const RunOptions& o) {
   }
   c.validate();
   const Target target = resolve_target(parse_target(o.target, "--target"));
-  OpRun r = make_op(o, c, target == Target::cpu ? -1 : 0);
+  const MemoryKind memory = memory_kind(target);
+  const mhc::Op op = run_op_of(o);
+  const mhc::Plan plan = mhc::make_plan(
+      {.op = op, .config = c, .tokens = o.tokens, .target = mhc::target_for(memory)});
+  const mhc::OpSpec& spec = op_spec(op);
+  std::vector<HostTensor> inputs = spec.inputs(c, o.tokens, plan.splits, o.seed);
   if (!o.inputs.empty()) {
-    for (HostTensor& t : r.inputs) {
+    for (HostTensor& t : inputs) {
       load(o.inputs, t);
     }
   }
-  // Buffers in the target's memory: inputs, then outputs, then the workspace.
-  std::vector<RunBuffer> buffers;
-  buffers.reserve(r.inputs.size() + r.outputs.size());
-  std::vector<TensorView> views;
-  auto add = [&](const HostTensor& t, bool upload) {
-    buffers.emplace_back(target, std::max<std::size_t>(t.bytes(), 16));
-    if (upload && t.bytes()) {
-      buffers.back().upload(t.data(), t.bytes());
-    } else if (!upload) {
-      buffers.back().poison();
-    }
-    views.push_back(buffers.back().view(t.dtype, std::span<const std::int64_t>(t.shape)));
-  };
-  for (const HostTensor& t : r.inputs) {
-    add(t, true);
-  }
-  for (const HostTensor& t : r.outputs) {
-    add(t, false);
-  }
-  const std::int64_t ws_bytes = std::max<std::int64_t>(r.workspace_bytes, 256);
-  const RunBuffer ws(target, ws_bytes);
-  const std::array<std::int64_t, 1> ws_shape{ws_bytes};
-  if (target == Target::cpu) {
-    r.call(views, ws.view(DType::u8, ws_shape), nullptr); // synchronous
-  } else {
-    Stream stream;
-    r.call(views, ws.view(DType::u8, ws_shape), stream);
-    stream.synchronize();
-  }
-  for (std::size_t i = 0; i < r.outputs.size(); ++i) {
-    HostTensor& t = r.outputs[i];
-    if (t.bytes()) {
-      buffers[r.inputs.size() + i].download(t.data(), t.bytes());
-    }
-  }
+  const std::vector<HostTensor> outputs = mhc::run_op(plan, inputs, memory);
   const std::string where =
       target == Target::cpu ? std::string("the CPU (LLVM backend)") : device_info(0).name;
   std::cout << fmt::format("{} T={} H={} n={} variant={} precision={} on {}\n", o.op, o.tokens,
                            c.hidden, c.hc_mult, o.variant, o.precision, where);
   if (!o.outputs.empty()) {
-    for (const HostTensor& t : r.outputs) {
+    for (const HostTensor& t : outputs) {
       save(o.outputs, t);
     }
     std::cout << "outputs written to " << o.outputs << "\n";
   }
   if (o.check) {
     std::cout << "check against the C++ reference:\n";
-    const auto want = r.reference(r.inputs);
+    const auto want = spec.reference(c, o.tokens, plan.splits, inputs);
     bool ok = true;
     for (std::size_t i = 0; i < want.size(); ++i) {
-      ok = compare(r.outputs[i], want[i]) && ok;
+      ok = compare(outputs[i], want[i]) && ok;
     }
     if (!ok) {
       throw CommandError(fmt::format("{}: outputs differ from the C++ reference beyond the "

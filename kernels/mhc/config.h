@@ -74,6 +74,12 @@ struct Config {
   void validate() const;
 };
 
+/** Largest T for which mhc_fused_post_pre runs the single-pass kernel (whose numerics differ
+ * from post-then-pre: ref::mhc_fused_post_pre_single_pass); larger T run post, stage A and the
+ * big fuse. Also the T up to which stage A always runs the per-token kernel (kernels/mhc/plan.h).
+ */
+inline constexpr std::int64_t kFusedSmallT = 16;
+
 /** Block size along M (tokens) and K of the stage-A split policy (DeepGEMM's tiles). */
 inline constexpr int kSplitBlockM = 64;
 inline constexpr int kSplitBlockK = 64;

@@ -19,12 +19,16 @@
  *  - head_collapse:  hc_head after stage_a(rows = n): grid (T, ceil(H / hb)).
  *  - sinkhorn:       one token per thread, grid ceil(T / threads).
  * Every kernel waits for its predecessor (PDL) at entry and triggers its dependents at exit.
+ *
+ * Which kernels an op launches, with which parameters, is its plan (kernels/mhc/plan.h). The
+ * parameter structs compare member by member: the plan keys the kernels it has traced by them.
  */
 #pragma once
 
 #include "ir/ir.h"
 #include "kernels/mhc/config.h"
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +44,8 @@ struct StageAParams {
   int threads = 256; ///< threads per block
   /** K elements per loop iteration of a block (a multiple of 8). */
   int tile_k = 1024;
+
+  auto operator<=>(const StageAParams&) const = default;
 };
 ir::Kernel stage_a(const StageAParams& p);
 
@@ -53,6 +59,8 @@ struct StageAMmaParams {
   int splits = 1;
   GemmPrecision precision = GemmPrecision::tf32;
   int block_m = 64;
+
+  auto operator<=>(const StageAMmaParams&) const = default;
 };
 ir::Kernel stage_a_mma(const StageAMmaParams& p);
 std::string describe(const StageAMmaParams& p);
@@ -79,6 +87,8 @@ struct BigFuseParams {
   BigFuseVariant variant = BigFuseVariant::plain;
   /** H elements per tile; the collapse threads are tile_h / 8 (plain) or 128 (norm). */
   int tile_h = 512;
+
+  auto operator<=>(const BigFuseParams&) const = default;
 };
 BigFuseParams big_fuse_params(const Config& c, int splits, BigFuseVariant v);
 ir::Kernel big_fuse(const BigFuseParams& p);
@@ -88,6 +98,8 @@ struct PostParams {
   std::int64_t hidden = 0;
   int n = 4;
   int tile_h = 512; ///< H elements per block; threads = tile_h / 8
+
+  auto operator<=>(const PostParams&) const = default;
 };
 ir::Kernel post(const PostParams& p);
 
@@ -98,6 +110,8 @@ struct FusedPostParams {
   int splits = 4;
   int threads = 128;
   int tile_h = 512; ///< H elements per loop iteration
+
+  auto operator<=>(const FusedPostParams&) const = default;
 };
 ir::Kernel fused_post(const FusedPostParams& p);
 
@@ -109,6 +123,8 @@ struct HeadCollapseParams {
   float rms_eps = 1e-6f;
   float hc_eps = 1e-6f;
   int tile_h = 512;
+
+  auto operator<=>(const HeadCollapseParams&) const = default;
 };
 ir::Kernel head_collapse(const HeadCollapseParams& p);
 
@@ -118,6 +134,8 @@ struct SinkhornParams {
   int iters = 20;
   float eps = 1e-6f;
   int threads = 128;
+
+  auto operator<=>(const SinkhornParams&) const = default;
 };
 ir::Kernel sinkhorn(const SinkhornParams& p);
 

@@ -9,9 +9,10 @@
  *
  * Every call validates its arguments first (UserError naming the argument and what was
  * expected), allocates nothing and never synchronises, so calls can be captured in CUDA
- * graphs. Kernels are compiled on the first call of a configuration (trace → CUDA → NVRTC,
- * cached in memory and on disk); later calls only launch. Dependent kernels of one op are
- * launched with programmatic dependent launch on sm_90+. T = 0 launches nothing.
+ * graphs. Each call launches its op's plan (kernels/mhc/plan.h); a kernel is traced on the
+ * first call of its configuration and compiled by Runtime::compile (memoized in the process,
+ * cached on disk), so later calls only launch. Dependent kernels are launched with
+ * programmatic dependent launch on sm_90+. T = 0 launches nothing.
  *
  * Host TensorViews (MemoryKind::host, all of them) run the same DSL kernels on the CPU backend
  * (builds with TESSERA_ENABLE_LLVM), synchronously; the stream is then ignored. The
@@ -20,21 +21,18 @@
 #pragma once
 
 #include "kernels/mhc/config.h"
+#include "kernels/mhc/op_spec.h"
 #include "kernels/mhc/validate.h"
 
 #include <cstdint>
 #include <cuda.h>
+#include <span>
+#include <string_view>
 
 namespace tessera::mhc {
 
-/** The split policy for a stage-A reduction of length `k` over `tokens` tokens on a device with
- * `sm_count` SMs: a fixed config.split as given; automatic: resolve_num_splits() (vLLM's
- * compute_num_split), capped at max(1, k / 1024) while the per-token FMA stage A runs (so
- * every split keeps at least one full K tile). */
-int num_splits_for(const Config& config, std::int64_t tokens, std::int64_t k, int sm_count);
-
 /** Stage-A split count mhc_pre uses for `tokens` tokens on `device` (config.split: fixed, or
- * the automatic policy of docs/mhc.md). */
+ * the automatic policy of docs/mhc.md; 1 for T = 0). These queries read the op's plan. */
 int pre_num_splits(const Config& config, std::int64_t tokens, int device = 0);
 /** The same for the broadcast variant (K = H). */
 int pre_broadcast_num_splits(const Config& config, std::int64_t tokens, int device = 0);
@@ -69,7 +67,20 @@ void stage_a(const Config& config, const StageAArgs& args, std::int64_t k, CUstr
 /** Stage B alone (plain, or norm when config.norm_eps); S is partial_mix.size(0). */
 void big_fuse(const Config& config, const BigFuseArgs& args, CUstream stream);
 
-/** Largest T for which mhc_fused_post_pre uses the single-pass kernel. */
-inline constexpr std::int64_t kFusedSmallT = 16;
+/** An op's tensor by its argument name in validate.h ("residual", "fn", ...). */
+struct NamedTensor {
+  std::string_view name;
+  TensorView view;
+};
+
+/**
+ * Calls `op` with its tensors by name (op_spec(op).tensors lists them; an absent norm_weight is
+ * std::nullopt) and a workspace (ignored by ops that take none): the functions above, for code
+ * that iterates the OpSpec table (`tessera run`, bench/mhc_bench, the tests). stage_a reduces
+ * over config.k(); stage_a and big_fuse take S from partial_mix. UserError when a tensor is
+ * missing, then whatever the op's validation says.
+ */
+void call_op(Op op, const Config& config, std::span<const NamedTensor> tensors,
+             const TensorView& workspace, CUstream stream);
 
 } // namespace tessera::mhc

@@ -4,8 +4,8 @@
 #include "base/error.h"
 #include "jit/compiled_kernel.h"
 #include "kernels/mhc/ops.h"
+#include "kernels/mhc/plan.h"
 #include "kernels/mhc/register.h"
-#include "kernels/mhc/registry.h"
 #include "tests/kernels/mhc/configs.h"
 
 #include <catch2/catch.hpp>
@@ -165,7 +165,7 @@ TEST_CASE("mhc ops: validation errors name the op and the argument", "[mhc][ops]
                                   .partial_sqrsum = dev(3, DType::f32, {2, T})},
                                  5, nullptr),
                     Catch::Contains("mhc_stage_a: reduction length"));
-  CHECK_THROWS_WITH(mhc::op_kernels("mhc_prez", c, 1, 1), Catch::Contains("unknown mHC op"));
+  CHECK_THROWS_WITH(mhc::parse_op("mhc_prez"), Catch::Contains("unknown mHC op"));
 }
 
 TEST_CASE("mhc ops: T = 0 launches nothing (no GPU needed)", "[mhc][ops][cpu]") {
@@ -190,21 +190,22 @@ TEST_CASE("every mHC kernel configuration compiles through NVRTC for sm_90a and 
   std::set<std::string> sources;
   int kernels = 0;
   for (const auto& oc : mhc::testing::all_cases()) {
-    for (const auto& k : mhc::op_kernels(oc.op, oc.config, oc.tokens, oc.splits)) {
-      INFO(oc.op << " H=" << oc.config.hidden << " T=" << oc.tokens << " S=" << oc.splits
-                 << " kernel " << k.label);
+    const mhc::Plan plan = mhc::testing::reference_plan(oc);
+    for (const mhc::KernelLaunch& k : plan.launches) {
+      INFO(mhc::op_name(oc.op) << " H=" << oc.config.hidden << " T=" << oc.tokens
+                               << " S=" << plan.splits << " kernel " << k.label);
       std::string src;
-      REQUIRE_NOTHROW(src = tessera::Runtime::emit(k.kernel));
+      REQUIRE_NOTHROW(src = tessera::Runtime::emit(k.kernel()));
       if (!sources.insert(src).second) {
         continue;
       }
       for (const char* arch : {"sm_90a", "sm_80"}) {
         tessera::CompiledKernel ck;
-        REQUIRE_NOTHROW(ck = tessera::Runtime::compile_for(k.kernel, arch));
+        REQUIRE_NOTHROW(ck = tessera::Runtime::compile_for(k.kernel(), arch));
         const auto& r = ck.resources();
         if (r.spill_store_bytes > 0) {
-          WARN(k.kernel.name << " " << arch << " spills " << r.spill_store_bytes << " bytes ("
-                             << r.registers << " registers)");
+          WARN(k.kernel().name << " " << arch << " spills " << r.spill_store_bytes << " bytes ("
+                               << r.registers << " registers)");
         }
       }
       ++kernels;

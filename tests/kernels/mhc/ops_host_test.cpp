@@ -1,7 +1,11 @@
 // The mHC host API on host memory: the same DSL kernels through the CPU backend (LLVM), against
-// the fp64 references with the vLLM tolerances. Needs a build with TESSERA_ENABLE_LLVM.
+// the fp64 references with the vLLM tolerances; and every op of the OpSpec table through
+// run_op (kernels/mhc/op_runner.h), the path `tessera run` and the GPU tests take. Needs a
+// build with TESSERA_ENABLE_LLVM.
 #include "jit/target.h"
 #include "kernels/mhc/inputs.h"
+#include "kernels/mhc/op_runner.h"
+#include "kernels/mhc/op_spec.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"
 
@@ -114,4 +118,72 @@ TEST_CASE("mHC ops on host memory run on the CPU backend", "[mhc][ops][cpu_backe
                   1e-5, 1e-4);
     }
   }
+}
+
+TEST_CASE("every op of the OpSpec table runs its plan on the CPU backend",
+          "[mhc][ops][cpu_backend]") {
+  if (!tessera::cpu_backend_built()) {
+    WARN("built without the LLVM CPU backend: host-memory mHC ops not exercised");
+    return;
+  }
+  struct Case {
+    mhc::Op op;
+    std::int64_t T;
+    bool norm;
+  };
+  // Both regimes of the fused op (T <= kFusedSmallT: the single-pass kernel), the fused norm,
+  // and the stages alone; an H that is no multiple of the tiles.
+  const Case cases[] = {
+      {mhc::Op::mhc_pre, 5, false},
+      {mhc::Op::mhc_pre, 2, true},
+      {mhc::Op::mhc_pre_broadcast, 3, true},
+      {mhc::Op::mhc_post, 4, false},
+      {mhc::Op::mhc_fused_post_pre, 3, false},
+      {mhc::Op::mhc_fused_post_pre, 20, true},
+      {mhc::Op::hc_head, 6, false},
+      {mhc::Op::sinkhorn, 9, false},
+      {mhc::Op::stage_a, 4, false},
+      {mhc::Op::big_fuse, 3, true},
+  };
+  for (const Case& k : cases) {
+    mhc::Config c;
+    c.hidden = 1000;
+    c.split = mhc::SplitPolicy::fixed(3);
+    if (k.norm) {
+      c.norm_eps = 1e-5f;
+    }
+    const mhc::Plan plan = mhc::make_plan(
+        {.op = k.op, .config = c, .tokens = k.T, .target = mhc::target_for(MemoryKind::host)});
+    const mhc::OpSpec& spec = mhc::op_spec(k.op);
+    const auto inputs = spec.inputs(c, k.T, plan.splits, 11);
+    const auto got = mhc::run_op(plan, inputs, MemoryKind::host);
+    const auto want = spec.reference(c, k.T, plan.splits, inputs);
+    const auto outputs = mhc::outputs_of(spec.tensors(c, k.T, plan.splits));
+    REQUIRE(got.size() == outputs.size());
+    REQUIRE(want.size() == outputs.size());
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      INFO(mhc::op_name(k.op) << " T=" << k.T << (k.norm ? " norm" : "") << " output "
+                              << outputs[i].name);
+      CHECK(got[i].name == outputs[i].name);
+      const mhc::Comparison cmp = mhc::compare(got[i], want[i], outputs[i].tolerance);
+      CHECK(cmp.non_finite == 0);
+      CHECK(cmp.outside == 0);
+    }
+  }
+}
+
+TEST_CASE("run_op refuses inputs that do not match the op", "[mhc][ops][cpu_backend]") {
+  mhc::Config c;
+  c.hidden = 256;
+  const mhc::Plan plan = mhc::make_plan({.op = mhc::Op::mhc_post,
+                                         .config = c,
+                                         .tokens = 2,
+                                         .target = mhc::target_for(MemoryKind::host)});
+  auto inputs = mhc::op_spec(mhc::Op::mhc_post).inputs(c, 2, 1, 0);
+  inputs.pop_back();
+  CHECK_THROWS_WITH(mhc::run_op(plan, inputs, MemoryKind::host),
+                    Catch::Contains("3 inputs given, the op takes 4"));
+  inputs = mhc::op_spec(mhc::Op::mhc_post).inputs(c, 3, 1, 0); // T = 3, the plan has 2
+  CHECK_THROWS_WITH(mhc::run_op(plan, inputs, MemoryKind::host),
+                    Catch::Contains("input 'y'") && Catch::Contains("does not match"));
 }

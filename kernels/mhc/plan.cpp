@@ -1,0 +1,370 @@
+#include "kernels/mhc/plan.h"
+
+#include "base/error.h"
+#include "runtime/device.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace tessera::mhc {
+
+namespace {
+
+// The per-token FMA stage A: threads per block and K elements per block iteration (4 per
+// thread). The split policy keeps at least one such tile per split.
+constexpr int kStageAThreads = 256;
+constexpr int kStageATile = 1024;
+
+// mhc_post at small T: narrower H tiles (32-thread blocks) give more blocks to spread a row over.
+constexpr std::int64_t kPostSmallT = 16;
+constexpr int kPostSmallTileH = 256;
+constexpr int kPostTileH = 512;
+
+int post_tile_h(std::int64_t tokens) {
+  return tokens <= kPostSmallT ? kPostSmallTileH : kPostTileH;
+}
+
+/** Split count of the single-pass fused post+pre kernel (T <= kFusedSmallT). */
+int fused_small_splits(const Config& c, std::int64_t tokens) {
+  if (c.split.kind == SplitPolicy::Kind::fixed) {
+    return c.split.splits;
+  }
+  // vLLM's choice (§3.7): 8 splits for T < 8 and H <= 4096, else 4.
+  return tokens < 8 && c.hidden <= 4096 ? 8 : 4;
+}
+
+/** The SM count the split policy of `c` fills; asks the device only when the policy is
+ * automatic (a fixed policy needs no GPU, so validation errors come before driver errors). */
+int sm_count_of(const PlanTarget& t, const Config& c) {
+  if (c.split.kind == SplitPolicy::Kind::fixed) {
+    return 1;
+  }
+  if (t.sm_count) {
+    return *t.sm_count;
+  }
+  if (t.target == Target::cpu) {
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  return device_info(t.device).sm_count;
+}
+
+kernels::BigFuseVariant pre_variant(const Config& c) {
+  return c.norm_eps ? kernels::BigFuseVariant::norm : kernels::BigFuseVariant::plain;
+}
+
+Binding as_given(std::string_view tensor) {
+  return Binding{tensor};
+}
+
+Binding viewed(std::string_view tensor, std::initializer_list<std::int64_t> shape) {
+  Binding b{tensor};
+  std::copy(shape.begin(), shape.end(), b.shape.begin());
+  b.rank = static_cast<int>(shape.size());
+  return b;
+}
+
+Binding workspace_slice(std::int64_t offset, std::initializer_list<std::int64_t> shape) {
+  Binding b = viewed("workspace", shape);
+  b.offset = offset;
+  b.dtype = DType::f32;
+  return b;
+}
+
+/** Builds one plan: the op's tensors, and where stage A's partials live. */
+class PlanBuilder {
+public:
+  explicit PlanBuilder(const PlanRequest& r) : r_(r), c_(r.config) {
+    plan_.op = r.op;
+    plan_.config = r.config;
+    plan_.tokens = r.tokens;
+  }
+
+  Plan build() {
+    const std::int64_t T = r_.tokens;
+    const int n = c_.n();
+    const int M = c_.mix_count();
+    switch (r_.op) {
+    case Op::mhc_pre:
+      use_workspace(pre_splits(c_.k()), M);
+      stage_a("residual", c_.k(), M, c_.gemm_precision);
+      big_fuse(pre_variant(c_), "residual", "post_mix", "comb_mix");
+      break;
+    case Op::mhc_pre_broadcast:
+      use_workspace(pre_splits(c_.hidden), M);
+      stage_a("embedding", c_.hidden, M, c_.gemm_precision);
+      big_fuse(kernels::BigFuseVariant::broadcast, "embedding", "post_mix", "comb_mix");
+      break;
+    case Op::mhc_post:
+      post("residual", "out");
+      break;
+    case Op::mhc_fused_post_pre:
+      if (T <= kFusedSmallT) {
+        use_workspace(T == 0 ? 1 : fused_small_splits(c_, T), M);
+        add("fused_post",
+            kernels::FusedPostParams{.hidden = c_.hidden, .n = n, .splits = plan_.splits},
+            {as_given("y"), as_given("residual"), viewed("post_mix", {T, n}),
+             viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
+             as_given("residual_out"), mix_, sqrsum_});
+      } else {
+        use_workspace(pre_splits(c_.k()), M);
+        post("residual", "residual_out");
+        stage_a("residual_out", c_.k(), M, c_.gemm_precision);
+      }
+      big_fuse(pre_variant(c_), "residual_out", "post_mix_out", "comb_mix_out");
+      break;
+    case Op::hc_head:
+      // The head's projection has n rows and is full fp32 (spec §3.8), whatever
+      // config.gemm_precision says.
+      use_workspace(pre_splits(c_.k()), n);
+      stage_a("residual", c_.k(), n, GemmPrecision::fp32);
+      add("head_collapse",
+          kernels::HeadCollapseParams{.hidden = c_.hidden,
+                                      .n = n,
+                                      .splits = plan_.splits,
+                                      .rms_eps = c_.rms_eps,
+                                      .hc_eps = c_.hc_pre_eps},
+          {mix_, sqrsum_, as_given("scale"), as_given("base"), as_given("residual"),
+           as_given("out")});
+      break;
+    case Op::sinkhorn:
+      add("sinkhorn",
+          kernels::SinkhornParams{.n = n, .iters = c_.sinkhorn_iters, .eps = c_.hc_sinkhorn_eps},
+          {viewed("logits", {T, n, n}), viewed("comb", {T, n, n})});
+      break;
+    case Op::stage_a: {
+      const std::int64_t k = r_.k > 0 ? r_.k : c_.k();
+      use_caller_partials(k);
+      add("stage_a", stage_a_params(k, M, c_.gemm_precision),
+          {as_given("x"), as_given("fn"), mix_, sqrsum_});
+      break;
+    }
+    case Op::big_fuse:
+      use_caller_partials(c_.k());
+      big_fuse(pre_variant(c_), "residual", "post_mix", "comb_mix");
+      break;
+    }
+    return std::move(plan_);
+  }
+
+private:
+  /** The stage-A split count of an op that chooses it (1 for T = 0: nothing runs). */
+  int pre_splits(std::int64_t k) const {
+    return r_.tokens == 0 ? 1 : num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_));
+  }
+
+  /** Partials of `rows` mixes in the workspace, `splits` deep. */
+  void use_workspace(int splits, int rows) {
+    const std::int64_t T = r_.tokens;
+    plan_.splits = splits;
+    plan_.workspace = workspace_layout(c_, T, splits);
+    mix_ = workspace_slice(plan_.workspace.mix_offset, {splits, T, rows});
+    sqrsum_ = workspace_slice(plan_.workspace.sqrsum_offset, {splits, T});
+  }
+
+  /** Partials the caller passes (the stages alone): S is theirs, or the plan's choice. */
+  void use_caller_partials(std::int64_t k) {
+    plan_.splits = r_.splits > 0 ? r_.splits : pre_splits(k);
+    mix_ = as_given("partial_mix");
+    sqrsum_ = as_given("partial_sqrsum");
+  }
+
+  KernelChoice stage_a_params(std::int64_t k, int rows, GemmPrecision precision) const {
+    if (use_stage_a_mma(r_.tokens)) {
+      return kernels::StageAMmaParams{
+          .k = k, .rows = rows, .splits = plan_.splits, .precision = precision};
+    }
+    return kernels::StageAParams{.k = k,
+                                 .rows = rows,
+                                 .splits = plan_.splits,
+                                 .precision = precision,
+                                 .threads = kStageAThreads,
+                                 .tile_k = kStageATile};
+  }
+
+  void stage_a(std::string_view x, std::int64_t k, int rows, GemmPrecision precision) {
+    add("stage_a", stage_a_params(k, rows, precision),
+        {viewed(x, {r_.tokens, k}), as_given(r_.op == Op::mhc_pre_broadcast ? "fn_bcast" : "fn"),
+         mix_, sqrsum_});
+  }
+
+  void big_fuse(kernels::BigFuseVariant v, std::string_view residual, std::string_view post_mix,
+                std::string_view comb_mix) {
+    const std::int64_t T = r_.tokens;
+    const int n = c_.n();
+    std::vector<Binding> args = {mix_, sqrsum_, as_given("scale"), as_given("base"),
+                                 as_given(residual)};
+    if (v != kernels::BigFuseVariant::plain) {
+      args.push_back(as_given("norm_weight"));
+    }
+    if (v == kernels::BigFuseVariant::broadcast) {
+      args.push_back(as_given("residual_out"));
+    }
+    args.push_back(viewed(post_mix, {T, n}));
+    args.push_back(viewed(comb_mix, {T, n, n}));
+    args.push_back(as_given("layer_input"));
+    add("big_fuse", kernels::big_fuse_params(c_, plan_.splits, v), std::move(args));
+  }
+
+  void post(std::string_view residual, std::string_view out) {
+    const std::int64_t T = r_.tokens;
+    const int n = c_.n();
+    add("post", kernels::PostParams{.hidden = c_.hidden, .n = n, .tile_h = post_tile_h(T)},
+        {viewed("comb_mix", {T, n, n}), as_given(residual), viewed("post_mix", {T, n}),
+         as_given("y"), as_given(out)});
+  }
+
+  void add(std::string_view label, KernelChoice params, std::vector<Binding> args) {
+    plan_.launches.push_back(KernelLaunch{label, std::move(params), std::move(args)});
+  }
+
+  const PlanRequest& r_;
+  const Config& c_;
+  Plan plan_;
+  Binding mix_, sqrsum_;
+};
+
+std::string binding_text(const Binding& b) {
+  std::string s(b.tensor);
+  if (b.rank > 0) {
+    std::vector<std::string> dims;
+    for (int i = 0; i < b.rank; ++i) {
+      dims.push_back(std::to_string(b.shape[i]));
+    }
+    s += b.tensor == "workspace"
+             ? fmt::format("[{}: {}[{}]]", b.offset, dtype_name(b.dtype), fmt::join(dims, ", "))
+             : fmt::format(" as [{}]", fmt::join(dims, ", "));
+  }
+  return s;
+}
+
+} // namespace
+
+// -- Kernel parameters --------------------------------------------------------------------------
+
+std::string describe(const KernelChoice& params) {
+  return std::visit(
+      [](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        const char* builder = std::is_same_v<P, kernels::StageAParams>         ? "stage_a"
+                              : std::is_same_v<P, kernels::StageAMmaParams>    ? "stage_a_mma"
+                              : std::is_same_v<P, kernels::BigFuseParams>      ? "big_fuse"
+                              : std::is_same_v<P, kernels::PostParams>         ? "post"
+                              : std::is_same_v<P, kernels::FusedPostParams>    ? "fused_post"
+                              : std::is_same_v<P, kernels::HeadCollapseParams> ? "head_collapse"
+                                                                               : "sinkhorn";
+        return fmt::format("{} {}", builder, kernels::describe(p));
+      },
+      params);
+}
+
+const ir::Kernel& traced_kernel(const KernelChoice& params) {
+  // NOTES: tracing takes milliseconds, so every op call would pay it; and Runtime::compile finds
+  // a compiled kernel by its IR (buffers by identity), so one trace per parameter set also means
+  // one compile. Entries are never removed (one per configuration used, like the compile memo).
+  static std::mutex mutex;
+  static std::map<KernelChoice, ir::Kernel> traced;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = traced.find(params); it != traced.end()) {
+      return it->second;
+    }
+  }
+  ir::Kernel k = std::visit(
+      [](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, kernels::StageAParams>) {
+          return kernels::stage_a(p);
+        } else if constexpr (std::is_same_v<P, kernels::StageAMmaParams>) {
+          return kernels::stage_a_mma(p);
+        } else if constexpr (std::is_same_v<P, kernels::BigFuseParams>) {
+          return kernels::big_fuse(p);
+        } else if constexpr (std::is_same_v<P, kernels::PostParams>) {
+          return kernels::post(p);
+        } else if constexpr (std::is_same_v<P, kernels::FusedPostParams>) {
+          return kernels::fused_post(p);
+        } else if constexpr (std::is_same_v<P, kernels::HeadCollapseParams>) {
+          return kernels::head_collapse(p);
+        } else {
+          return kernels::sinkhorn(p);
+        }
+      },
+      params); // outside the lock; a concurrent trace of the same parameters is dropped below
+  std::lock_guard<std::mutex> lock(mutex);
+  return traced.emplace(params, std::move(k)).first->second;
+}
+
+// -- Targets and decisions ----------------------------------------------------------------------
+
+PlanTarget target_for(MemoryKind memory, int device) {
+  return memory == MemoryKind::host ? PlanTarget{Target::cpu, 0, std::nullopt}
+                                    : PlanTarget{Target::cuda, device, std::nullopt};
+}
+
+bool use_stage_a_mma(std::int64_t tokens) {
+  // TESSERA_MHC_STAGE_A=fma|mma|auto picks the stage-A kernel (read once): the per-token FMA
+  // kernel, the 64-token tensor-core tile (T > 16), or the default below. It exists so the two
+  // paths can be compared on a device and so the tensor-core path can be switched off without a
+  // rebuild.
+  static const std::string mode = [] {
+    const char* v = std::getenv("TESSERA_MHC_STAGE_A");
+    return std::string(v ? v : "auto");
+  }();
+  if (mode == "fma") {
+    return false;
+  }
+  if (mode != "mma" && mode != "auto") {
+    throw UserError(fmt::format("TESSERA_MHC_STAGE_A={}: expected fma, mma or auto", mode));
+  }
+  // auto = the per-token FMA kernel. Measured on an H200 (2026-11-28, bench/RESULTS.md) under
+  // CUDA-graph replay, the 64-token tensor-core tile was slower for mhc_pre at every T > 16
+  // (2.6 ms vs 0.84 ms at T = 4096, H = 4096) and 5-8x slower for hc_head's 4 rows; it stays
+  // available (and GPU-tested) behind TESSERA_MHC_STAGE_A=mma until its pipeline is tuned.
+  return mode == "mma" && tokens > kFusedSmallT;
+}
+
+int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_count) {
+  int s = resolve_num_splits(c, sm_count, tokens, k);
+  if (c.split.kind == SplitPolicy::Kind::automatic && !use_stage_a_mma(tokens)) {
+    const std::int64_t cap = std::max<std::int64_t>(1, k / kStageATile);
+    s = static_cast<int>(std::min<std::int64_t>(s, cap));
+  }
+  return s;
+}
+
+// -- Plans --------------------------------------------------------------------------------------
+
+Plan make_plan(const PlanRequest& request) {
+  request.config.validate();
+  if (request.tokens < 0) {
+    throw UserError(fmt::format("mhc plan: tokens must be >= 0, got {}", request.tokens));
+  }
+  return PlanBuilder(request).build();
+}
+
+std::string describe(const Plan& plan) {
+  const Config& c = plan.config;
+  std::string s = fmt::format("{}: T={} H={} n={} S={}", op_name(plan.op), plan.tokens, c.hidden,
+                              c.n(), plan.splits);
+  if (plan.workspace.total_bytes > 0) {
+    s += fmt::format(", workspace {} bytes (partial_mix at {}, partial_sqrsum at {})",
+                     plan.workspace.total_bytes, plan.workspace.mix_offset,
+                     plan.workspace.sqrsum_offset);
+  }
+  s += "\n";
+  for (std::size_t i = 0; i < plan.launches.size(); ++i) {
+    const KernelLaunch& k = plan.launches[i];
+    std::vector<std::string> args;
+    for (const Binding& b : k.args) {
+      args.push_back(binding_text(b));
+    }
+    s += fmt::format("  {}. {}: {}\n     ({})\n", i + 1, k.label, describe(k.params),
+                     fmt::join(args, ", "));
+  }
+  return s;
+}
+
+} // namespace tessera::mhc

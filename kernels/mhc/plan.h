@@ -1,0 +1,139 @@
+/** \file
+ * The plan of an mHC op: for (op, Config, T, where it runs), the kernels it launches in order —
+ * each with its builder's parameters and the tensors or workspace slices it binds — the split
+ * count of the stage-A partials and the workspace they need. Every decision of that kind
+ * (split policy, per-token vs tensor-core stage A, the small-T fused kernel, tile sizes) is
+ * made here and nowhere else (DeepGEMM's heuristics, apart from the kernels' code): the host API
+ * (ops.h) launches the plan, `tessera emit` prints it, and the tests and benchmarks iterate it.
+ *
+ * \code
+ *   const mhc::Plan plan = mhc::make_plan({.op = mhc::Op::mhc_pre, .config = cfg, .tokens = T,
+ *                                          .target = mhc::gpu_target(132)});
+ *   std::cout << mhc::describe(plan);                 // S, workspace, kernels and bindings
+ *   for (const mhc::KernelLaunch& k : plan.launches) {
+ *     tessera::Runtime::compile_for(k.kernel(), "sm_90a");
+ *   }
+ * \endcode
+ */
+#pragma once
+
+#include "ir/ir.h"
+#include "jit/target.h"
+#include "kernels/mhc/config.h"
+#include "kernels/mhc/kernels.h"
+#include "kernels/mhc/op_spec.h"
+#include "kernels/mhc/validate.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tessera::mhc {
+
+/** Which kernel, with which parameters: the alternative says which builder traces it. */
+using KernelChoice =
+    std::variant<kernels::StageAParams, kernels::StageAMmaParams, kernels::BigFuseParams,
+                 kernels::PostParams, kernels::FusedPostParams, kernels::HeadCollapseParams,
+                 kernels::SinkhornParams>;
+
+/** The builder's name and describe() of its parameters ("stage_a K=16384 rows=24 S=16 ..."). */
+std::string describe(const KernelChoice& params);
+
+/** The kernel `params` selects, traced on first use and kept for the process (thread-safe): the
+ * ops' launches find their IR without tracing, and Runtime::compile's memo (jit/kernel_cache.h)
+ * finds the compiled kernel by that IR. */
+const ir::Kernel& traced_kernel(const KernelChoice& params);
+
+/** Where a plan's kernels run, and the device facts its heuristics use. */
+struct PlanTarget {
+  Target target = Target::cuda; ///< cuda (device memory) or cpu (host memory, the LLVM backend)
+  int device = 0;               ///< cuda: the device
+  /** SMs the automatic split policy fills; unset: the device's (cuda) or the host's hardware
+   * threads (cpu), asked only when a plan needs it. */
+  std::optional<int> sm_count;
+};
+
+/** SM count of the H100 SXM / H200, the GPUs the mHC ops are tuned on: what `tessera emit` and
+ * the CI compile tests plan for without a GPU. */
+inline constexpr int kReferenceSmCount = 132;
+
+/** A cuda target with a given SM count (no GPU needed). */
+inline PlanTarget gpu_target(int sm_count = kReferenceSmCount, int device = 0) {
+  return {Target::cuda, device, sm_count};
+}
+/** Where an op on tensors in `memory` runs: the CPU backend for host memory, else `device`. */
+PlanTarget target_for(MemoryKind memory, int device = 0);
+
+/** One tensor argument of a launch: an op tensor by name, or a slice of the workspace. */
+struct Binding {
+  /** The op tensor (an argument name of validate.h: "residual", "fn", ...) or "workspace". */
+  std::string_view tensor;
+  /** The view the kernel parameter gets (rank 0: the tensor as passed). T is the caller's. */
+  std::array<std::int64_t, 4> shape{};
+  int rank = 0;
+  /** Workspace slices: byte offset and element type. */
+  std::int64_t offset = 0;
+  DType dtype = DType::f32;
+};
+
+/** One kernel launch of a plan. */
+struct KernelLaunch {
+  std::string_view label;    ///< "stage_a", "big_fuse", "post", ...
+  KernelChoice params;       ///< builder and parameters
+  std::vector<Binding> args; ///< one per kernel parameter, in order
+  /** traced_kernel(params). */
+  const ir::Kernel& kernel() const { return traced_kernel(params); }
+};
+
+/** What make_plan() plans for. */
+struct PlanRequest {
+  Op op = Op::mhc_pre;
+  Config config;
+  std::int64_t tokens = 0;
+  PlanTarget target;
+  /** stage_a and big_fuse alone: the split count of the caller's partials (0: the plan's). */
+  int splits = 0;
+  /** stage_a alone: the reduction length (config.k(), or config.hidden for the broadcast
+   * variant; 0: config.k()). */
+  std::int64_t k = 0;
+};
+
+/** The kernels of one op call. */
+struct Plan {
+  Op op = Op::mhc_pre;
+  Config config;
+  std::int64_t tokens = 0;
+  /** S: splits of the stage-A partials (1 for ops without them, and for T = 0). */
+  int splits = 1;
+  /** Where the partials live in the workspace; total_bytes is 0 when the op needs none (or
+   * T = 0). hc_head's partials have n rows instead of M3 and fit the same layout. */
+  WorkspaceLayout workspace;
+  std::vector<KernelLaunch> launches;
+};
+
+/** The plan of `request` (validates the Config; UserError for an invalid one). Asks the device
+ * for its SM count only under the automatic split policy with T > 0. */
+Plan make_plan(const PlanRequest& request);
+
+/** A readable account of a plan: op, T, S, workspace, then one line per launch with its
+ * parameters and bindings. What `tessera emit OP` prints before the kernels. */
+std::string describe(const Plan& plan);
+
+// -- The decisions, exposed for the host API's queries and the tests ----------------------------
+
+/** Whether stage A runs on tensor cores (stage_a_mma, 64-token tiles) for `tokens` tokens:
+ * TESSERA_MHC_STAGE_A=mma and T > kFusedSmallT (the default, auto, and fma pick the per-token
+ * FMA kernel; see plan.cpp for the measurements). */
+bool use_stage_a_mma(std::int64_t tokens);
+
+/** The stage-A split count for a reduction of length `k` over `tokens` tokens on `sm_count` SMs:
+ * a fixed config.split as given; automatic: resolve_num_splits() (vLLM's compute_num_split),
+ * capped at max(1, k / the FMA kernel's K tile) while the per-token FMA stage A runs (so every
+ * split keeps at least one full K tile). */
+int num_splits_for(const Config& config, std::int64_t tokens, std::int64_t k, int sm_count);
+
+} // namespace tessera::mhc
