@@ -32,8 +32,10 @@ struct OptionsKey {
   int device = 0;
   bool fast_math = false;
   bool lineinfo = false;
+  const void* lower_target = nullptr;
   bool dump = false;
   std::ostream* dump_stream = nullptr;
+  bool record_ir = true;
 
   bool operator==(const OptionsKey&) const = default;
 };
@@ -43,16 +45,18 @@ OptionsKey options_key(const JitOptions& options, Target target) {
   // added there stops this from compiling until the key covers it; a forgotten field would
   // hand out kernels compiled with other options.
   const auto& [requested_target, arch, device, fast_math, lineinfo, lower] = options;
-  const auto& [dump, dump_stream] = lower;
+  const auto& [lower_target, dump, dump_stream, record_ir] = lower;
   static_cast<void>(requested_target); // `target` is what it resolved to
-  return {target, arch, device, fast_math, lineinfo, dump, dump_stream};
+  return {target, arch, device, fast_math, lineinfo, lower_target, dump, dump_stream, record_ir};
 }
 
 std::size_t options_hash(const OptionsKey& o) {
   std::size_t seed = hash_of(o.arch);
   combine(seed, static_cast<std::size_t>(o.target));
   combine(seed, hash_of(o.device));
-  combine(seed, (o.fast_math ? 1u : 0u) | (o.lineinfo ? 2u : 0u) | (o.dump ? 4u : 0u));
+  combine(seed, (o.fast_math ? 1u : 0u) | (o.lineinfo ? 2u : 0u) | (o.dump ? 4u : 0u) |
+                    (o.record_ir ? 8u : 0u));
+  combine(seed, hash_of(o.lower_target));
   combine(seed, hash_of(static_cast<const void*>(o.dump_stream)));
   return seed;
 }
@@ -64,8 +68,9 @@ std::size_t options_hash(const OptionsKey& o) {
 
 /** Hash of everything but the body (cheap: names, parameters, dims and the grid extents). */
 std::size_t header_hash(const ir::Kernel& kernel) {
-  const auto& [name, params, dims, grid, threads, cluster, body, loc] = kernel;
+  const auto& [name, params, dims, grid, threads, cluster, body, loc, shared_bytes] = kernel;
   std::size_t seed = hash_of(name);
+  combine(seed, hash_of(shared_bytes));
   combine(seed, hash_of(threads));
   for (int c : cluster) {
     combine(seed, hash_of(c));
@@ -96,10 +101,10 @@ bool same_params(const ir::Param& a, const ir::Param& b) {
 
 /** Structural equality of whole kernels, in ir::equal's sense. */
 bool same_kernel(const ir::Kernel& a, const ir::Kernel& b) {
-  const auto& [name, params, dims, grid, threads, cluster, body, loc] = a;
+  const auto& [name, params, dims, grid, threads, cluster, body, loc, shared_bytes] = a;
   if (name != b.name || threads != b.threads || cluster != b.cluster ||
-      params.size() != b.params.size() || dims.size() != b.dims.size() ||
-      grid.size() != b.grid.size()) {
+      shared_bytes != b.shared_bytes || params.size() != b.params.size() ||
+      dims.size() != b.dims.size() || grid.size() != b.grid.size()) {
     return false;
   }
   for (std::size_t i = 0; i < params.size(); ++i) {
