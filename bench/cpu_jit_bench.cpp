@@ -1,15 +1,16 @@
-// CPU backend benchmark: JIT time (tile IR -> native code) per kernel, this machine's memcpy
+// CPU backend benchmark: JIT time (DSL kernel -> native code) per kernel, this machine's memcpy
 // bandwidth, and the throughput of mhc_post and mhc_pre on the CPU backend next to it and to the
 // C++ references. Traffic counts bytes read + bytes written (memcpy moves 2x its size).
 //
 //   cpu_jit_bench [T] [H]     (defaults: T = 1024, H = 4096)
-#include "codegen/llvm/cpu_kernel.h"
 #include "dsl/builder.h"
+#include "jit/compiled_kernel.h"
+#include "jit/kernel_cache.h"
 #include "kernels/mhc/config.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/kernels.h"
 #include "kernels/mhc/reference.h"
-#include "runtime/cpu/jit_cache.h"
+#include "runtime/cpu/orc_jit.h"
 #include "runtime/cpu/thread_pool.h"
 
 #include <algorithm>
@@ -60,14 +61,18 @@ ir::Kernel vector_add() {
   return kb.build();
 }
 
+CompiledKernel compile_cpu(const ir::Kernel& k) {
+  return Runtime::compile(k, Target::cpu);
+}
+
 void jit_row(const char* name, const ir::Kernel& k) {
-  cpu::JitCache::global().clear();
+  KernelCache::global().clear();
   const auto t0 = Clock::now();
-  cpu::CpuKernel ck = cpu::compile_cpu_kernel(k);
+  const CompiledKernel ck = compile_cpu(k);
   const double wall = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  const auto& t = ck.timings();
-  std::printf("| %-22s | %7.1f | %8.1f | %7.1f | %7.1f |\n", name, t.lower_ms, t.jit.optimize_ms,
-              t.jit.codegen_ms, wall);
+  const CompileTimings& t = ck.timings();
+  std::printf("| %-22s | %7.1f | %9.1f | %7.1f | %7.1f |\n", name, t.passes_ms, t.emit_ms,
+              t.llvm_ms, wall);
 }
 
 } // namespace
@@ -84,9 +89,10 @@ int main(int argc, char** argv) {
   c.hidden = H;
   c.gemm_precision = mhc::GemmPrecision::fp32;
   const int n = c.n(), M3 = c.mix_count();
-  std::printf("JIT time per kernel (ms, cold: memory cache cleared, O3, host features)\n\n");
-  std::printf("| kernel                 | lower   | optimize | codegen | total   |\n");
-  std::printf("|------------------------|---------|----------|---------|---------|\n");
+  std::printf("JIT time per kernel (ms, cold: memo cleared; passes, translation to LLVM IR, LLVM "
+              "optimisation + native code)\n\n");
+  std::printf("| kernel                 | passes  | translate | LLVM    | total   |\n");
+  std::printf("|------------------------|---------|-----------|---------|---------|\n");
   jit_row("vector_add", vector_add());
   jit_row("mhc_post", mk::post({.hidden = H, .n = n, .tile_h = 512}));
   mk::StageAParams sa;
@@ -132,10 +138,10 @@ int main(int argc, char** argv) {
   {
     const auto in = mhc::inputs::make_post_inputs(c, T, 1);
     std::vector<bf16> out(static_cast<std::size_t>(T * n * H));
-    cpu::CpuKernel k = cpu::compile_cpu_kernel(mk::post({.hidden = H, .n = n, .tile_h = 512}));
+    const CompiledKernel k = compile_cpu(mk::post({.hidden = H, .n = n, .tile_h = 512}));
     const double t = seconds(
         [&] {
-          k.launch(host(in.comb_mix.data(), DType::f32, {T, n, n}),
+          k.launch(nullptr, host(in.comb_mix.data(), DType::f32, {T, n, n}),
                    host(in.residual.data(), DType::bf16, {T, n, H}),
                    host(in.post_mix.data(), DType::f32, {T, n}),
                    host(in.y.data(), DType::bf16, {T, H}),
@@ -151,18 +157,19 @@ int main(int argc, char** argv) {
   {
     const auto in = mhc::inputs::make_pre_inputs(c, T, 2);
     const int S = 1;
-    cpu::CpuKernel ka = cpu::compile_cpu_kernel(mk::stage_a(sa));
-    cpu::CpuKernel kb =
-        cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)));
+    const CompiledKernel ka = compile_cpu(mk::stage_a(sa));
+    const CompiledKernel kb =
+        compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)));
     std::vector<float> mix(S * T * M3), sq(S * T), post(T * n), comb(T * n * n);
     std::vector<bf16> layer(T * H);
     const double t = seconds(
         [&] {
-          ka.launch(host(in.residual.data(), DType::bf16, {T, c.k()}),
+          ka.launch(nullptr, host(in.residual.data(), DType::bf16, {T, c.k()}),
                     host(in.fn.data(), DType::f32, {M3, c.k()}),
                     host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
-          kb.launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
-                    host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+          kb.launch(nullptr, host(mix.data(), DType::f32, {S, T, M3}),
+                    host(sq.data(), DType::f32, {S, T}), host(in.scale.data(), DType::f32, {3}),
+                    host(in.base.data(), DType::f32, {M3}),
                     host(in.residual.data(), DType::bf16, {T, n, H}),
                     host(post.data(), DType::f32, {T, n}), host(comb.data(), DType::f32, {T, n, n}),
                     host(layer.data(), DType::bf16, {T, H}));

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "codegen/cuda/cuda_printer.h"
+#include "codegen/target_info.h"
 #include "ir/printer.h"
 #include "jit/kernel_cache.h"
 #include "runtime/compile_cuda.h"
@@ -91,62 +92,6 @@ Target choose_target(const JitOptions& options) {
   return t;
 }
 
-#ifdef TESSERA_HAS_CPU_BACKEND
-void compile_cpu(internal::CompiledKernelState& s) {
-  const auto t0 = std::chrono::steady_clock::now();
-  s.cpu = cpu::compile_cpu_kernel(s.kernel);
-  s.timings.obtain_ms = since(t0);
-  s.timings.passes_ms = s.cpu.timings().lower_ms;
-  s.timings.llvm_ms = s.cpu.timings().jit.total_ms;
-  s.timings.from_cache = s.cpu.timings().cache_hit;
-}
-
-// KernelArg -> CpuArg: the scalar as the C++ type of its dtype, tensors checked for host memory
-// here so the message names the target.
-cpu::CpuArg to_cpu_arg(const internal::CompiledKernelState& s, std::size_t i, const KernelArg& a) {
-  if (a.kind == KernelArg::Kind::tensor) {
-    if (a.tensor->memory() != MemoryKind::host) {
-      const std::string param = i < s.kernel.params.size() ? s.kernel.params[i].name : "?";
-      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in host memory (the kernel "
-                                  "was compiled for the cpu target), got {}",
-                                  s.name, param, a.tensor->describe()));
-    }
-    return cpu::CpuArg(*a.tensor);
-  }
-  switch (a.dtype) {
-  case DType::f32:
-    return cpu::CpuArg(static_cast<float>(a.f));
-  case DType::f64:
-    return cpu::CpuArg(a.f);
-  case DType::boolean:
-    return cpu::CpuArg(a.i != 0);
-  case DType::i64:
-    return cpu::CpuArg(static_cast<std::int64_t>(a.i));
-  case DType::u32:
-    return cpu::CpuArg(static_cast<std::uint32_t>(a.i));
-  case DType::i8:
-    return cpu::CpuArg(static_cast<std::int8_t>(a.i));
-  case DType::u8:
-    return cpu::CpuArg(static_cast<std::uint8_t>(a.i));
-  default:
-    return cpu::CpuArg(static_cast<std::int32_t>(a.i));
-  }
-}
-#endif
-
-void launch_cpu(const internal::CompiledKernelState& s, std::span<const KernelArg> args) {
-#ifdef TESSERA_HAS_CPU_BACKEND
-  std::vector<cpu::CpuArg> list;
-  list.reserve(args.size());
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    list.push_back(to_cpu_arg(s, i, args[i]));
-  }
-  s.cpu.launch_args(list);
-#else
-  throw InternalError(fmt::format("kernel '{}': cpu target without the CPU backend", s.name));
-#endif
-}
-
 } // namespace
 
 CompiledKernel Runtime::compile(const ir::Kernel& kernel, const JitOptions& options) {
@@ -159,19 +104,32 @@ CompiledKernel Runtime::compile_uncached(const ir::Kernel& kernel, const JitOpti
   state->kernel = kernel;
   state->name = kernel.name;
   state->device = options.device;
+  // The same passes for both targets; only what some ops lower to differs (ops::TargetInfo).
+  codegen::LowerOptions lower = options.lower;
+  if (lower.target == nullptr) {
+    lower.target = state->target == Target::cpu ? &codegen::cpu_target() : &codegen::cuda_target();
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  const ir::Kernel lowered = codegen::lower(kernel, lower, &state->passes);
+  state->timings.passes_ms = since(t0);
+  state->shared_bytes = lowered.shared_bytes;
+  state->plan = LaunchPlan(kernel, lowered.shared_bytes, memory_kind(state->target));
+
   if (state->target == Target::cpu) {
-    state->plan = LaunchPlan(kernel, 0);
 #ifdef TESSERA_HAS_CPU_BACKEND
-    compile_cpu(*state);
+    t0 = std::chrono::steady_clock::now();
+    state->cpu = cpu::compile_cpu_kernel(lowered);
+    state->timings.obtain_ms = since(t0);
+    state->timings.emit_ms = state->cpu.timings().translate_ms;
+    state->timings.llvm_ms = state->cpu.timings().jit.total_ms;
+#else
+    throw InternalError(
+        fmt::format("kernel '{}': cpu target without the CPU backend", kernel.name));
 #endif
     CompiledKernel ck;
     ck.state_ = std::move(state);
     return ck;
   }
-
-  auto t0 = std::chrono::steady_clock::now();
-  const ir::Kernel lowered = codegen::lower(kernel, options.lower, &state->passes);
-  state->timings.passes_ms = since(t0);
 
   t0 = std::chrono::steady_clock::now();
   const std::string source = codegen::print_cuda(lowered);
@@ -261,14 +219,18 @@ void CompiledKernel::launch_args(const KernelLaunchOptions& options,
     throw UserError("CompiledKernel: empty handle (use Runtime::compile)");
   }
   internal::CompiledKernelState& s = *state_;
-  if (s.target == Target::cpu) {
-    launch_cpu(s, args);
-    return;
-  }
-  BoundLaunch b;
+  BoundLaunch b; // one binder for both targets
   s.plan.bind(args, b);
   if (b.empty) {
     return;
+  }
+  if (s.target == Target::cpu) {
+#ifdef TESSERA_HAS_CPU_BACKEND
+    s.cpu.run(b.args.data(), b.grid);
+    return;
+#else
+    throw InternalError(fmt::format("kernel '{}': cpu target without the CPU backend", s.name));
+#endif
   }
   std::call_once(s.loaded, [&] { s.function = s.program->kernel(s.name, s.device); });
   LaunchConfig config;

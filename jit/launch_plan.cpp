@@ -10,8 +10,9 @@ namespace tessera {
 
 using namespace ir;
 
-LaunchPlan::LaunchPlan(const Kernel& k, std::int64_t shared_bytes)
-    : name_(k.name), grid_(k.grid), threads_(k.threads), shared_bytes_(shared_bytes) {
+LaunchPlan::LaunchPlan(const Kernel& k, std::int64_t shared_bytes, MemoryKind memory)
+    : name_(k.name), grid_(k.grid), threads_(k.threads), shared_bytes_(shared_bytes),
+      memory_(memory) {
   for (const DynamicDim& d : k.dims) {
     dim_names_.push_back(d.name);
   }
@@ -204,11 +205,15 @@ void LaunchPlan::bind(std::span<const KernelArg> args, BoundLaunch& out) const {
         }
       }
     }
-    if (t.memory() != MemoryKind::cuda) {
-      throw UserError(fmt::format("kernel '{}': tensor '{}' must be in device memory (the kernel "
-                                  "was compiled for the cuda target; host tensors need "
-                                  "Target::cpu), got {}",
-                                  name_, p.name, t.describe()));
+    if (t.memory() != memory_) {
+      throw UserError(memory_ == MemoryKind::cuda
+                          ? fmt::format("kernel '{}': tensor '{}' must be in device memory (the "
+                                        "kernel was compiled for the cuda target; host tensors "
+                                        "need Target::cpu), got {}",
+                                        name_, p.name, t.describe())
+                          : fmt::format("kernel '{}': tensor '{}' must be in host memory (the "
+                                        "kernel was compiled for the cpu target), got {}",
+                                        name_, p.name, t.describe()));
     }
     if (!t.is_contiguous()) {
       throw UserError(fmt::format("kernel '{}': tensor '{}' must be contiguous (row-major), got {}",

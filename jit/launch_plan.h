@@ -79,11 +79,14 @@ struct BoundLaunch {
 class LaunchPlan {
 public:
   LaunchPlan() = default;
-  LaunchPlan(const ir::Kernel& kernel, std::int64_t shared_bytes);
+  /** The plan of `kernel` launched with `shared_bytes` of dynamic shared memory, its tensors in
+   *  `memory` (device memory for the cuda target, host memory for the cpu target). */
+  LaunchPlan(const ir::Kernel& kernel, std::int64_t shared_bytes,
+             MemoryKind memory = MemoryKind::cuda);
 
   /**
    * Checks `args` against the kernel's parameters (count, tensor vs scalar, dtype, rank,
-   * constant extents, consistency of dims shared between tensors, contiguity, device memory,
+   * constant extents, consistency of dims shared between tensors, contiguity, the target's memory,
    * non-null and 16-byte aligned data, scalar types) and computes the launch. Throws UserError
    * naming the kernel, parameter, dimension, expected and actual values. No GPU needed.
    */
@@ -110,6 +113,7 @@ private:
   std::vector<ir::Expr> grid_;
   int threads_ = 0;
   std::int64_t shared_bytes_ = 0;
+  MemoryKind memory_ = MemoryKind::cuda;
 };
 
 } // namespace tessera

@@ -20,7 +20,7 @@ namespace {
 
 } // namespace
 
-GemmShape gemm_shape(const Gemm& op, const std::string& kernel) {
+GemmShape gemm_shape(const Gemm& op, const std::string& kernel, bool whole_k_steps) {
   GemmShape g;
   for (const ir::Buffer* b : {&op.a, &op.b, &op.c}) {
     if ((*b)->shape.size() != 2 || ir::const_extent(*b, 0) <= 0 || ir::const_extent(*b, 1) <= 0)
@@ -69,7 +69,7 @@ GemmShape gemm_shape(const Gemm& op, const std::string& kernel) {
     g.path = op.precision == GemmPrecision::fp32 ? MmaPath::fp32 : MmaPath::tf32;
   }
   const MmaShape s = mma_shape(g.path);
-  if (g.m % s.m != 0 || g.n % s.n != 0 || g.k % s.k != 0)
+  if (g.m % s.m != 0 || g.n % s.n != 0 || (whole_k_steps && g.k % s.k != 0))
     fail(op, kernel,
          fmt::format("M x N x K = {} x {} x {} must be multiples of the {} instruction shape "
                      "{} x {} x {} (pad the tiles; copies from global memory zero-fill tails)",
@@ -78,7 +78,7 @@ GemmShape gemm_shape(const Gemm& op, const std::string& kernel) {
 }
 
 void Gemm::request_layouts(LayoutRequests& requests) const {
-  const GemmShape g = gemm_shape(*this, requests.kernel_name());
+  const GemmShape g = gemm_shape(*this, requests.kernel_name(), false);
   const Participants p = requests.participants();
   if (p.threads % 32 != 0 || p.begin % 32 != 0) {
     throw UserError(fmt::format("kernel '{}': gemm into '{}' at {}: tensor-core gemm needs whole "
@@ -162,7 +162,7 @@ void Gemm::verify(const VerifyContext& ctx) const {
 }
 
 Stmt Gemm::lower(LowerContext& ctx) const {
-  const GemmShape g = gemm_shape(*this, ctx.kernel_name());
+  const GemmShape g = gemm_shape(*this, ctx.kernel_name(), ctx.target().has_tensor_cores());
   const Participants p = ctx.participants();
   const MmaTiling tiling = choose_mma_tiling(g.m, g.n, p.threads);
   const Layout& l = ctx.layout(c);

@@ -23,9 +23,10 @@ struct GemmShape {
 };
 
 struct Gemm;
-/** The shapes and path of `op`; throws UserError naming `kernel` for shapes the tensor-core
- *  lowering cannot take (operands not in shared memory, not multiples of the instruction). */
-GemmShape gemm_shape(const Gemm& op, const std::string& kernel);
+/** The shapes and path of `op`; throws UserError naming `kernel` for shapes the lowering cannot
+ *  take: operands not in shared memory, M and N not multiples of the instruction's (the
+ *  accumulator layout needs them), and with `whole_k_steps` (tensor cores) K likewise. */
+GemmShape gemm_shape(const Gemm& op, const std::string& kernel, bool whole_k_steps);
 
 struct Gemm final : TileOpNode {
   ir::Buffer a, b, c;

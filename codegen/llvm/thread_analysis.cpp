@@ -1,24 +1,19 @@
 #include "codegen/llvm/thread_analysis.h"
 
 #include "ir/visitor.h"
-#include "ops/copy.h"
-
-#include <functional>
 
 namespace tessera::codegen::cpu_internal {
 
 using namespace ir;
-using ops::Copy;
 
 namespace {
 
 bool is_warp_call(const Expr& e) {
   const auto* c = e.as<Call>();
-  return c && (c->op == CallOp::warp_sum || c->op == CallOp::warp_max ||
-               c->op == CallOp::shfl_xor || c->op == CallOp::shfl_idx);
+  return c != nullptr && is_warp_op(c->op);
 }
 
-// True if `pred` holds for some sub-expression of `e`.
+/** True if `pred` holds for some sub-expression of `e`. */
 class ExprFinder : public IRVisitor {
 public:
   explicit ExprFinder(std::function<bool(const Expr&)> pred) : pred_(std::move(pred)) {}
@@ -67,49 +62,18 @@ bool any_expr(const Expr& e, const std::function<bool(const Expr&)>& pred) {
   return f.found;
 }
 
-// The expressions a statement evaluates itself.
-void for_each_own_expr(const Stmt& s, const std::function<void(const Expr&)>& fn) {
-  auto region = [&](const Region& r) {
-    for (const Range& range : r.ranges) {
-      fn(range.start);
-    }
-  };
+/** The local buffers a statement writes itself. */
+void for_each_own_write(const Stmt& s, const std::function<void(const BufferNode*)>& fn) {
   switch (s.kind()) {
-  case StmtKind::For: {
-    const auto* op = s.as<For>();
-    fn(op->min);
-    fn(op->extent);
+  case StmtKind::Store:
+    fn(s.as<Store>()->buffer.get());
     break;
-  }
-  case StmtKind::IfThenElse:
-    fn(s.as<IfThenElse>()->cond);
+  case StmtKind::Atomic:
+    fn(s.as<Atomic>()->buffer.get());
     break;
-  case StmtKind::Store: {
-    const auto* op = s.as<Store>();
-    for (const Expr& i : op->indices) {
-      fn(i);
-    }
-    fn(op->value);
+  case StmtKind::VectorCopy:
+    fn(s.as<VectorCopy>()->dst.get());
     break;
-  }
-  case StmtKind::Atomic: {
-    const auto* op = s.as<Atomic>();
-    for (const Expr& i : op->indices) {
-      fn(i);
-    }
-    fn(op->value);
-    break;
-  }
-  case StmtKind::TileOp: {
-    const auto* op = s.as<TileOp>();
-    for (const Operand& o : op->operands()) {
-      region(o.region);
-    }
-    for (const Expr& a : op->args()) {
-      fn(a);
-    }
-    break;
-  }
   default:
     break;
   }
@@ -125,9 +89,6 @@ void for_each_child(const Stmt& s, const std::function<void(const Stmt&)>& fn) {
   case StmtKind::For:
     fn(s.as<For>()->body);
     break;
-  case StmtKind::Parallel:
-    fn(s.as<Parallel>()->body);
-    break;
   case StmtKind::IfThenElse:
     fn(s.as<IfThenElse>()->then_case);
     if (s.as<IfThenElse>()->else_case.defined()) {
@@ -136,6 +97,9 @@ void for_each_child(const Stmt& s, const std::function<void(const Stmt&)>& fn) {
     break;
   case StmtKind::ThreadRange:
     fn(s.as<ThreadRange>()->body);
+    break;
+  case StmtKind::LetStmt:
+    fn(s.as<LetStmt>()->body);
     break;
   default:
     break;
@@ -154,28 +118,53 @@ bool any_stmt(const Stmt& s, const std::function<bool(const Stmt&)>& pred) {
   return found;
 }
 
-// Local buffers a statement writes itself.
-void for_each_own_write(const Stmt& s, const std::function<void(const BufferNode*)>& fn) {
+} // namespace
+
+void for_each_own_expr(const Stmt& s, const std::function<void(const Expr&)>& fn) {
   switch (s.kind()) {
-  case StmtKind::Store:
-    fn(s.as<Store>()->buffer.get());
+  case StmtKind::For:
+    fn(s.as<For>()->min);
+    fn(s.as<For>()->extent);
     break;
-  case StmtKind::Atomic:
-    fn(s.as<Atomic>()->buffer.get());
+  case StmtKind::IfThenElse:
+    fn(s.as<IfThenElse>()->cond);
     break;
-  case StmtKind::TileOp:
-    for (const Operand& o : s.as<TileOp>()->operands()) {
-      if (o.writes()) {
-        fn(o.region.buffer.get());
-      }
+  case StmtKind::LetStmt:
+    fn(s.as<LetStmt>()->value);
+    break;
+  case StmtKind::Store: {
+    const auto* op = s.as<Store>();
+    for (const Expr& i : op->indices) {
+      fn(i);
     }
+    fn(op->value);
+    break;
+  }
+  case StmtKind::Atomic: {
+    const auto* op = s.as<Atomic>();
+    for (const Expr& i : op->indices) {
+      fn(i);
+    }
+    fn(op->value);
+    break;
+  }
+  case StmtKind::VectorCopy: {
+    const auto* op = s.as<VectorCopy>();
+    for (const Expr& i : op->dst_index) {
+      fn(i);
+    }
+    for (const Expr& i : op->src_index) {
+      fn(i);
+    }
+    break;
+  }
+  case StmtKind::MmaTile:
+    fn(s.as<MmaTile>()->tid);
     break;
   default:
     break;
   }
 }
-
-} // namespace
 
 bool ThreadAnalysis::has_warp_op(const Expr& e) {
   return any_expr(e, is_warp_call);
@@ -189,14 +178,7 @@ bool ThreadAnalysis::own_has_warp_op(const Stmt& s) {
 
 bool ThreadAnalysis::is_sync(const Stmt& s) {
   return any_stmt(s, [](const Stmt& x) {
-    switch (x.kind()) {
-    case StmtKind::Barrier:
-    case StmtKind::TileOp:
-    case StmtKind::Parallel:
-      return true;
-    default:
-      return own_has_warp_op(x);
-    }
+    return x.kind() == StmtKind::Barrier || x.kind() == StmtKind::MmaTile || own_has_warp_op(x);
   });
 }
 
@@ -209,7 +191,7 @@ bool ThreadAnalysis::children_sync(const Stmt& s) {
 bool ThreadAnalysis::varying(const Expr& e) const {
   return any_expr(e, [&](const Expr& x) {
     if (const auto* v = x.as<Var>()) {
-      return v->var_kind == VarKind::thread_idx;
+      return v->var_kind == VarKind::thread_idx || varying_var(v);
     }
     if (const auto* l = x.as<Load>()) {
       return varying_local(l->buffer.get());
@@ -226,16 +208,16 @@ bool ThreadAnalysis::per_thread(const Stmt& s) const {
     bool found = false;
     for_each_own_expr(x, [&](const Expr& e) { found = found || varying(e); });
     for_each_own_write(x, [&](const BufferNode* b) { found = found || varying_local(b); });
-    if (const auto* c = x.as<Copy>()) {
-      found = found || varying_local(c->src.buffer.get());
+    if (const auto* c = x.as<VectorCopy>()) {
+      found = found || varying_local(c->src.get());
     }
     return found;
   });
 }
 
 ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) {
-  // Fixpoint: a local becomes varying when some thread-dependent context writes it; that makes
-  // the expressions that read it varying, which can make more locals varying.
+  // Fixpoint: a variable bound to a thread-dependent value, or a local written in a
+  // thread-dependent way, makes what reads it thread-dependent, which can make more so.
   bool changed = true;
   while (changed) {
     changed = false;
@@ -251,6 +233,12 @@ ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) {
           changed = true;
         }
       });
+      if (const auto* let = s.as<LetStmt>(); let && varying(let->value)) {
+        changed = varying_vars_.insert(let->var.get()).second || changed;
+      }
+      if (const auto* f = s.as<For>(); f && own_varying) {
+        changed = varying_vars_.insert(f->var.get()).second || changed;
+      }
       // A thread range alone does not make its locals differ between threads: threads outside
       // it never read them (on the GPU they would read uninitialised registers).
       bool child_ctx = varying_ctx;

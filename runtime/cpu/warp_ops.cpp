@@ -13,9 +13,10 @@ template <class T> T combine(WarpOp op, T a, T b) {
     return a + b;
   }
   if constexpr (std::is_floating_point_v<T>) {
-    return std::fmax(a, b); // fmaxf on the device: a NaN operand is ignored
+    // fmaxf / fminf on the device: a NaN operand is ignored
+    return op == WarpOp::min ? std::fmin(a, b) : std::fmax(a, b);
   } else {
-    return std::max(a, b);
+    return op == WarpOp::min ? std::min(a, b) : std::max(a, b);
   }
 }
 
@@ -25,7 +26,8 @@ void run(WarpOp op, const T* v, const std::int32_t* src, T* out, std::int64_t be
   auto in_range = [&](std::int64_t t) { return t >= begin && t < end; };
   switch (op) {
   case WarpOp::sum:
-  case WarpOp::max: {
+  case WarpOp::max:
+  case WarpOp::min: {
     const std::int64_t width = std::clamp(arg, 1, 32);
     std::array<T, 32> cur{}, next{};
     for (std::int64_t g = begin - begin % width; g < end; g += width) {

@@ -12,7 +12,7 @@
 namespace tessera::cpu {
 
 /** Operation codes of tessera_cpu_warp_op. */
-enum class WarpOp : std::int32_t { sum = 0, max = 1, shfl_xor = 2, shfl_idx = 3 };
+enum class WarpOp : std::int32_t { sum = 0, max = 1, shfl_xor = 2, shfl_idx = 3, min = 4 };
 /** Element types of tessera_cpu_warp_op. */
 enum class WarpType : std::int32_t { f32 = 0, f64 = 1, i32 = 2, i64 = 3 };
 
@@ -24,7 +24,7 @@ inline constexpr const char* kWarpOpSymbol = "tessera_cpu_warp_op";
 extern "C" {
 /**
  * For every thread t in [begin, end): out[t] = op over the lanes of t's warp (values indexed by
- * absolute thread id). sum/max: butterfly all-reduce over aligned groups of `arg` lanes.
+ * absolute thread id). sum/max/min: butterfly all-reduce over aligned groups of `arg` lanes.
  * shfl_xor: the value of lane (t ^ arg). shfl_idx: the value of lane src_lanes[t] % 32 of t's
  * warp. A source lane outside [begin, end) yields the thread's own value.
  */

@@ -2,6 +2,7 @@
 // target, compiling and launching one DSL kernel on the CPU backend through CompiledKernel, and
 // the errors for memory of the wrong kind. Runs with or without a GPU and the LLVM backend.
 #include "base/error.h"
+#include "codegen/lower.h"
 #include "examples/kernels.h"
 #include "jit/compiled_kernel.h"
 #include "jit/target.h"
@@ -85,7 +86,10 @@ TEST_CASE("a cpu-target CompiledKernel runs on host tensors", "[codegen][target]
   REQUIRE(k.target() == Target::cpu);
   CHECK(k.name() == "vector_add");
   CHECK(k.shared_bytes() == 0);
-  CHECK(k.ir_after_passes().empty());
+  // The CPU runs every lowering pass too: the same pipeline as CUDA, thread-level IR at the end.
+  REQUIRE(k.ir_after_passes().size() == tessera::codegen::pass_names().size());
+  CHECK(k.ir_after_passes().back().pass == "plan_shared_memory");
+  CHECK(k.ir_after_passes().back().ir.find("parallel") == std::string::npos);
   CHECK(k.timings().llvm_ms >= 0);
   CHECK_THROWS_WITH(k.cuda_source(), Contains("only for the cuda target"));
   CHECK_THROWS_WITH(k.ptx(), Contains("only for the cuda target"));

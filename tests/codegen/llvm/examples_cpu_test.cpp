@@ -1,9 +1,9 @@
 // Every example kernel (examples/kernels.h, examples/gemm_kernel.h) runs on the CPU backend and
 // matches a higher-precision C++ reference: random inputs, poisoned outputs, tails and one row.
 #include "base/float16.h"
-#include "codegen/llvm/cpu_kernel.h"
 #include "examples/gemm_kernel.h"
 #include "examples/kernels.h"
+#include "jit/compiled_kernel.h"
 #include "runtime/tensor.h"
 
 #include <array>
@@ -17,6 +17,11 @@
 using namespace tessera;
 
 namespace {
+
+/** The kernel compiled for the CPU backend through the public facade. */
+tessera::CompiledKernel compile_cpu(const tessera::ir::Kernel& k) {
+  return tessera::Runtime::compile(k, tessera::Target::cpu);
+}
 
 std::vector<float> randn(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
   std::mt19937_64 rng(seed);
@@ -51,11 +56,11 @@ bool bf16_close(bf16 got, double want) {
 } // namespace
 
 TEST_CASE("example vector_add on the CPU", "[cpu][examples]") {
-  cpu::CpuKernel k = cpu::compile_cpu_kernel(examples::vector_add());
+  tessera::CompiledKernel k = compile_cpu(examples::vector_add());
   for (std::int64_t n : {1, 1000, 1024, 5000}) {
     auto x = randn(n, 1), y = randn(n, 2);
     std::vector<float> z(n, kNaN);
-    k.launch(host(x.data(), DType::f32, {n}), host(y.data(), DType::f32, {n}),
+    k.launch(nullptr, host(x.data(), DType::f32, {n}), host(y.data(), DType::f32, {n}),
              host(z.data(), DType::f32, {n}));
     for (std::int64_t i = 0; i < n; ++i) {
       REQUIRE(z[i] == x[i] + y[i]);
@@ -65,11 +70,11 @@ TEST_CASE("example vector_add on the CPU", "[cpu][examples]") {
 
 TEST_CASE("example rmsnorm on the CPU", "[cpu][examples]") {
   constexpr int H = 1000; // not a multiple of the threads
-  cpu::CpuKernel k = cpu::compile_cpu_kernel(examples::rmsnorm(H, 1e-6f));
+  tessera::CompiledKernel k = compile_cpu(examples::rmsnorm(H, 1e-6f));
   for (std::int64_t T : {1, 7}) {
     auto x = to_bf16(randn(T * H, 3)), w = to_bf16(randn(H, 4, 0.1f));
     std::vector<bf16> y(T * H, kPoison);
-    k.launch(host(x.data(), DType::bf16, {T, H}), host(w.data(), DType::bf16, {H}),
+    k.launch(nullptr, host(x.data(), DType::bf16, {T, H}), host(w.data(), DType::bf16, {H}),
              host(y.data(), DType::bf16, {T, H}));
     for (std::int64_t t = 0; t < T; ++t) {
       double ss = 0;
@@ -88,11 +93,11 @@ TEST_CASE("example rmsnorm on the CPU", "[cpu][examples]") {
 
 TEST_CASE("example softmax on the CPU", "[cpu][examples]") {
   constexpr int C = 777;
-  cpu::CpuKernel k = cpu::compile_cpu_kernel(examples::softmax(C));
+  tessera::CompiledKernel k = compile_cpu(examples::softmax(C));
   for (std::int64_t R : {1, 5}) {
     auto x = randn(R * C, 5, 3.0f);
     std::vector<float> y(R * C, kNaN);
-    k.launch(host(x.data(), DType::f32, {R, C}), host(y.data(), DType::f32, {R, C}));
+    k.launch(nullptr, host(x.data(), DType::f32, {R, C}), host(y.data(), DType::f32, {R, C}));
     for (std::int64_t r = 0; r < R; ++r) {
       double mx = -INFINITY, sum = 0;
       for (int c = 0; c < C; ++c) {
@@ -111,13 +116,13 @@ TEST_CASE("example softmax on the CPU", "[cpu][examples]") {
 
 TEST_CASE("example gated_residual (tutorial) on the CPU", "[cpu][examples]") {
   constexpr int H = 2048;
-  cpu::CpuKernel k = cpu::compile_cpu_kernel(examples::gated_residual(H));
+  tessera::CompiledKernel k = compile_cpu(examples::gated_residual(H));
   for (std::int64_t T : {1, 3}) {
     auto x = to_bf16(randn(T * H, 6)), y = to_bf16(randn(T * H, 7));
     auto gate = randn(T, 8);
     std::vector<bf16> out(T * H, kPoison);
     const float scale = 0.5f;
-    k.launch(host(x.data(), DType::bf16, {T, H}), host(y.data(), DType::bf16, {T, H}),
+    k.launch(nullptr, host(x.data(), DType::bf16, {T, H}), host(y.data(), DType::bf16, {T, H}),
              host(gate.data(), DType::f32, {T}), host(out.data(), DType::bf16, {T, H}), scale);
     for (std::int64_t t = 0; t < T; ++t) {
       const double g = scale / (1.0 + std::exp(-double(gate[t])));
@@ -131,11 +136,11 @@ TEST_CASE("example gated_residual (tutorial) on the CPU", "[cpu][examples]") {
 
 TEST_CASE("example gemm (bf16, pipelined, tails in M, N, K) on the CPU", "[cpu][examples]") {
   examples::GemmConfig cfg;
-  cpu::CpuKernel k = cpu::compile_cpu_kernel(examples::gemm_kernel(cfg));
+  tessera::CompiledKernel k = compile_cpu(examples::gemm_kernel(cfg));
   for (auto [M, N, K] : {std::array<std::int64_t, 3>{1, 1, 1}, {70, 50, 45}, {130, 129, 64}}) {
     auto a = to_bf16(randn(M * K, 9)), b = to_bf16(randn(K * N, 10));
     std::vector<float> c(M * N, kNaN);
-    k.launch(host(a.data(), DType::bf16, {M, K}), host(b.data(), DType::bf16, {K, N}),
+    k.launch(nullptr, host(a.data(), DType::bf16, {M, K}), host(b.data(), DType::bf16, {K, N}),
              host(c.data(), DType::f32, {M, N}));
     for (std::int64_t m = 0; m < M; ++m) {
       for (std::int64_t n = 0; n < N; ++n) {

@@ -2,7 +2,7 @@
 // (kernels/mhc/reference.h), with the spec's input recipe and tolerances (docs/mhc-spec.md §7),
 // a tail hidden size and T = 1 included.
 #include "base/float16.h"
-#include "codegen/llvm/cpu_kernel.h"
+#include "jit/compiled_kernel.h"
 #include "kernels/mhc/config.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/kernels.h"
@@ -20,6 +20,11 @@ using namespace tessera;
 namespace mk = tessera::mhc::kernels;
 
 namespace {
+
+/** The kernel compiled for the CPU backend through the public facade. */
+tessera::CompiledKernel compile_cpu(const tessera::ir::Kernel& k) {
+  return tessera::Runtime::compile(k, tessera::Target::cpu);
+}
 
 TensorView host(const void* p, DType t, std::initializer_list<std::int64_t> shape) {
   return TensorView(const_cast<void*>(p), t, shape, MemoryKind::host);
@@ -55,9 +60,9 @@ TEST_CASE("mhc_post on the CPU matches the reference", "[cpu][mhc]") {
       const mhc::Config c = config(H);
       const int n = c.n();
       const auto in = mhc::inputs::make_post_inputs(c, T, 42);
-      cpu::CpuKernel k = cpu::compile_cpu_kernel(mk::post({.hidden = H, .n = n, .tile_h = 512}));
+      tessera::CompiledKernel k = compile_cpu(mk::post({.hidden = H, .n = n, .tile_h = 512}));
       std::vector<bf16> out(static_cast<std::size_t>(T * n * H), bf16::from_bits(0x7fc1));
-      k.launch(host(in.comb_mix.data(), DType::f32, {T, n, n}),
+      k.launch(nullptr, host(in.comb_mix.data(), DType::f32, {T, n, n}),
                host(in.residual.data(), DType::bf16, {T, n, H}),
                host(in.post_mix.data(), DType::f32, {T, n}), host(in.y.data(), DType::bf16, {T, H}),
                host(out.data(), DType::bf16, {T, n, H}));
@@ -72,11 +77,11 @@ TEST_CASE("mhc sinkhorn on the CPU matches the reference", "[cpu][mhc]") {
   const mhc::Config c = config(4096);
   for (std::int64_t T : {1, 130}) {
     const auto logits = mhc::inputs::make_sinkhorn_logits(c, T, 7);
-    cpu::CpuKernel k = cpu::compile_cpu_kernel(
+    tessera::CompiledKernel k = compile_cpu(
         mk::sinkhorn({.n = c.n(), .iters = c.sinkhorn_iters, .eps = c.hc_sinkhorn_eps}));
     std::vector<float> out(static_cast<std::size_t>(T * c.n() * c.n()),
                            std::numeric_limits<float>::quiet_NaN());
-    k.launch(host(logits.data(), DType::f32, {T, c.n(), c.n()}),
+    k.launch(nullptr, host(logits.data(), DType::f32, {T, c.n(), c.n()}),
              host(out.data(), DType::f32, {T, c.n(), c.n()}));
     const auto want = mhc::ref::sinkhorn(logits, T, c.n(), c.sinkhorn_iters, c.hc_sinkhorn_eps);
     check_close("comb", out, want, 1e-5, 1e-4);
@@ -95,21 +100,21 @@ TEST_CASE("mhc_pre (stage A + big fuse) on the CPU matches the reference", "[cpu
         sa.rows = M3;
         sa.splits = S;
         sa.precision = c.gemm_precision;
-        cpu::CpuKernel ka = cpu::compile_cpu_kernel(mk::stage_a(sa));
-        cpu::CpuKernel kb = cpu::compile_cpu_kernel(
-            mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)));
+        tessera::CompiledKernel ka = compile_cpu(mk::stage_a(sa));
+        tessera::CompiledKernel kb =
+            compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)));
         const float nan = std::numeric_limits<float>::quiet_NaN();
         std::vector<float> mix(static_cast<std::size_t>(S * T * M3), nan), sq(S * T, nan);
         std::vector<float> post(T * n, nan), comb(T * n * n, nan);
         std::vector<bf16> layer(T * H, bf16::from_bits(0x7fc1));
-        ka.launch(host(in.residual.data(), DType::bf16, {T, c.k()}),
+        ka.launch(nullptr, host(in.residual.data(), DType::bf16, {T, c.k()}),
                   host(in.fn.data(), DType::f32, {M3, c.k()}),
                   host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
-        kb.launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
-                  host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
-                  host(in.residual.data(), DType::bf16, {T, n, H}),
-                  host(post.data(), DType::f32, {T, n}), host(comb.data(), DType::f32, {T, n, n}),
-                  host(layer.data(), DType::bf16, {T, H}));
+        kb.launch(
+            nullptr, host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
+            host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+            host(in.residual.data(), DType::bf16, {T, n, H}), host(post.data(), DType::f32, {T, n}),
+            host(comb.data(), DType::f32, {T, n, n}), host(layer.data(), DType::bf16, {T, H}));
         INFO("H = " << H << " T = " << T << " S = " << S);
         const auto want = mhc::ref::mhc_pre(c, T, in.residual, in.fn, in.scale, in.base, {}, S);
         check_close("stage_a mix", mix, want.stage_a.mix, 1e-5, 1e-4);
@@ -135,8 +140,8 @@ void run_stage_a(const mhc::Config& c, const void* x, const float* w, std::int64
   const float nan = std::numeric_limits<float>::quiet_NaN();
   mix.assign(static_cast<std::size_t>(S * T * rows), nan);
   sq.assign(static_cast<std::size_t>(S * T), nan);
-  cpu::compile_cpu_kernel(mk::stage_a(sa))
-      .launch(host(x, DType::bf16, {T, K}), host(w, DType::f32, {rows, K}),
+  compile_cpu(mk::stage_a(sa))
+      .launch(nullptr, host(x, DType::bf16, {T, K}), host(w, DType::f32, {rows, K}),
               host(mix.data(), DType::f32, {S, T, rows}), host(sq.data(), DType::f32, {S, T}));
 }
 
@@ -154,13 +159,13 @@ TEST_CASE("mhc_pre with the fused RMSNorm (big fuse norm) on the CPU", "[cpu][mh
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::vector<float> post(T * n, nan), comb(T * n * n, nan);
     std::vector<bf16> layer(T * H, bf16::from_bits(0x7fc1));
-    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::norm)))
-        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
-                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
-                host(in.residual.data(), DType::bf16, {T, n, H}),
-                host(in.norm_weight.data(), DType::bf16, {H}),
-                host(post.data(), DType::f32, {T, n}), host(comb.data(), DType::f32, {T, n, n}),
-                host(layer.data(), DType::bf16, {T, H}));
+    compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::norm)))
+        .launch(
+            nullptr, host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
+            host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+            host(in.residual.data(), DType::bf16, {T, n, H}),
+            host(in.norm_weight.data(), DType::bf16, {H}), host(post.data(), DType::f32, {T, n}),
+            host(comb.data(), DType::f32, {T, n, n}), host(layer.data(), DType::bf16, {T, H}));
     const auto want =
         mhc::ref::mhc_pre(c, T, in.residual, in.fn, in.scale, in.base, in.norm_weight, S);
     INFO("T = " << T);
@@ -183,9 +188,10 @@ TEST_CASE("mhc_pre_broadcast on the CPU", "[cpu][mhc]") {
     std::vector<float> post(T * n, nan), comb(T * n * n, nan);
     std::vector<bf16> layer(T * H, bf16::from_bits(0x7fc1)),
         res_out(T * n * H, bf16::from_bits(0x7fc1));
-    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::broadcast)))
-        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
-                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+    compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::broadcast)))
+        .launch(nullptr, host(mix.data(), DType::f32, {S, T, M3}),
+                host(sq.data(), DType::f32, {S, T}), host(in.scale.data(), DType::f32, {3}),
+                host(in.base.data(), DType::f32, {M3}),
                 host(in.embedding.data(), DType::bf16, {T, H}),
                 host(in.norm_weight.data(), DType::bf16, {H}),
                 host(res_out.data(), DType::bf16, {T, n, H}), host(post.data(), DType::f32, {T, n}),
@@ -210,17 +216,18 @@ TEST_CASE("mhc_fused_post_pre (single-pass small-T kernel + big fuse) on the CPU
     std::vector<float> mix(S * T * M3, nan), sq(S * T, nan), post(T * n, nan), comb(T * n * n, nan);
     std::vector<bf16> res_out(T * n * H, bf16::from_bits(0x7fc1)),
         layer(T * H, bf16::from_bits(0x7fc1));
-    cpu::compile_cpu_kernel(mk::fused_post({.hidden = H, .n = n, .splits = S}))
-        .launch(host(in.post.y.data(), DType::bf16, {T, H}),
+    compile_cpu(mk::fused_post({.hidden = H, .n = n, .splits = S}))
+        .launch(nullptr, host(in.post.y.data(), DType::bf16, {T, H}),
                 host(in.post.residual.data(), DType::bf16, {T, n, H}),
                 host(in.post.post_mix.data(), DType::f32, {T, n}),
                 host(in.post.comb_mix.data(), DType::f32, {T, n, n}),
                 host(in.fn.data(), DType::f32, {M3, n, H}),
                 host(res_out.data(), DType::bf16, {T, n, H}),
                 host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
-    cpu::compile_cpu_kernel(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)))
-        .launch(host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}),
-                host(in.scale.data(), DType::f32, {3}), host(in.base.data(), DType::f32, {M3}),
+    compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)))
+        .launch(nullptr, host(mix.data(), DType::f32, {S, T, M3}),
+                host(sq.data(), DType::f32, {S, T}), host(in.scale.data(), DType::f32, {3}),
+                host(in.base.data(), DType::f32, {M3}),
                 host(res_out.data(), DType::bf16, {T, n, H}), host(post.data(), DType::f32, {T, n}),
                 host(comb.data(), DType::f32, {T, n, n}), host(layer.data(), DType::bf16, {T, H}));
     const auto want = mhc::ref::mhc_fused_post_pre_single_pass(c, T, in.post.y, in.post.residual,
@@ -243,11 +250,12 @@ TEST_CASE("hc_head (stage A + head collapse) on the CPU", "[cpu][mhc]") {
     std::vector<float> mix, sq;
     run_stage_a(c, in.residual.data(), in.fn.data(), T, c.k(), n, S, mix, sq);
     std::vector<bf16> out(T * H, bf16::from_bits(0x7fc1));
-    cpu::compile_cpu_kernel(
+    compile_cpu(
         mk::head_collapse(
             {.hidden = H, .n = n, .splits = S, .rms_eps = c.rms_eps, .hc_eps = c.hc_pre_eps}))
-        .launch(host(mix.data(), DType::f32, {S, T, n}), host(sq.data(), DType::f32, {S, T}),
-                host(in.scale.data(), DType::f32, {1}), host(in.base.data(), DType::f32, {n}),
+        .launch(nullptr, host(mix.data(), DType::f32, {S, T, n}),
+                host(sq.data(), DType::f32, {S, T}), host(in.scale.data(), DType::f32, {1}),
+                host(in.base.data(), DType::f32, {n}),
                 host(in.residual.data(), DType::bf16, {T, n, H}),
                 host(out.data(), DType::bf16, {T, H}));
     const auto want = mhc::ref::hc_head(c, T, in.residual, in.fn, in.scale, in.base);

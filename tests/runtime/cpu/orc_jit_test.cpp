@@ -1,5 +1,4 @@
 #include "base/error.h"
-#include "runtime/cpu/jit_cache.h"
 #include "runtime/cpu/orc_jit.h"
 
 #include <atomic>
@@ -99,36 +98,4 @@ TEST_CASE("JIT reports bad IR as a CompileError with LLVM's diagnostic", "[cpu][
   }
   CHECK_THROWS_AS(jit_compile_ir_text("define void @f() {\n  ret void\n}\n", "missing", {"g"}),
                   CompileError);
-}
-
-TEST_CASE("the JIT cache compiles each key once, even concurrently", "[cpu][jit]") {
-  JitCache cache;
-  std::atomic<int> compiles{0};
-  const std::string key = JitCache::make_key(kVaddIr, OrcOptions{});
-  auto compile = [&] {
-    ++compiles;
-    return jit_compile_ir_text(kVaddIr, "vadd_cached", {"vadd"});
-  };
-  std::vector<std::thread> threads;
-  std::vector<void*> fns(4);
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] { fns[t] = cache.get_or_compile(key, compile).lookup("vadd"); });
-  }
-  for (auto& t : threads) {
-    t.join();
-  }
-  CHECK(compiles == 1);
-  CHECK(cache.size() == 1);
-  CHECK(cache.hits() == 3);
-  for (void* f : fns) {
-    CHECK(f == fns[0]);
-  }
-  // Different options are a different key.
-  OrcOptions o2;
-  o2.opt = OptLevel::O2;
-  CHECK(JitCache::make_key(kVaddIr, o2) != key);
-  // A failing compile caches nothing and reports its error.
-  CHECK_THROWS_AS(cache.get_or_compile("bad", [] { return jit_compile_ir_text("x", "bad", {}); }),
-                  CompileError);
-  CHECK(cache.size() == 1);
 }

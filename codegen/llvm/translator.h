@@ -1,18 +1,14 @@
 /** \file
- * Internal to codegen/llvm: the tile-IR to LLVM IR lowering, as one class whose members are
- * defined by concern in lower_to_llvm.cpp (types, expressions, loops, functions),
- * lower_threads.cpp (statements and thread semantics) and lower_tile_ops.cpp (copy, fill,
- * reduce, gemm, atomics). Includes LLVM headers: never include it from a public header.
+ * Internal to codegen/llvm: the thread-level IR to LLVM IR translator, one class whose members
+ * are defined by concern in translate_expr.cpp (types, expressions, addressing, loops) and
+ * translate_stmt.cpp (statements, thread loops, warp ops, the block function). Includes LLVM
+ * headers: never include it from a public header.
  */
 #pragma once
 
-#include "codegen/llvm/lower_to_llvm.h"
 #include "codegen/llvm/thread_analysis.h"
+#include "codegen/llvm/translate.h"
 #include "ir/ir.h"
-#include "ops/copy.h"
-#include "ops/fill.h"
-#include "ops/gemm.h"
-#include "ops/reduce.h"
 
 #include <functional>
 #include <llvm/IR/IRBuilder.h>
@@ -35,16 +31,11 @@ using ir::ExprNode;
 using ir::For;
 using ir::IfThenElse;
 using ir::Kernel;
-using ir::Parallel;
-using ir::Region;
+using ir::LetStmt;
 using ir::SourceLoc;
 using ir::Stmt;
 using ir::Var;
-using ops::Copy;
-using ops::Fill;
-using ops::Gemm;
-using ops::Reduce;
-using ops::ReduceOp;
+using ir::VectorCopy;
 
 // Buffers up to this size live on the host thread's stack (allocas, which LLVM optimises best);
 // larger ones in the per-thread scratch area the runner passes in.
@@ -70,10 +61,10 @@ inline std::string sanitize(const std::string& name) {
   return out;
 }
 
-/** Builds the LLVM module of one kernel (see lower_to_llvm()). */
-class Lowerer {
+/** Builds the module of one kernel (see translate_to_llvm()). */
+class Translator {
 public:
-  Lowerer(const Kernel& kernel, llvm::LLVMContext& ctx, CpuEntryPoints& ep)
+  Translator(const Kernel& kernel, llvm::LLVMContext& ctx, CpuEntryPoints& ep)
       : k_(kernel), ctx_(ctx), ep_(ep), b_(ctx), analysis_(kernel) {}
 
   std::unique_ptr<llvm::Module> run();
@@ -82,118 +73,60 @@ private:
   // --- errors ---------------------------------------------------------------------------------
   [[noreturn]] void unsupported(const SourceLoc& loc, const std::string& what) const;
 
-  // --- types ----------------------------------------------------------------------------------
+  // --- types (translate_expr.cpp) -------------------------------------------------------------
   llvm::Type* storage_type(DType t);
   // Registers: halves are held as the float they represent (exactly), booleans as i1.
   llvm::Type* value_type(DType t);
   llvm::Value* i64(std::int64_t v) { return b_.getInt64(static_cast<std::uint64_t>(v)); }
   llvm::Value* to_i64(llvm::Value* v, bool is_signed = true);
-  llvm::Value* smax(llvm::Value* a, llvm::Value* b);
-  llvm::Value* smin(llvm::Value* a, llvm::Value* b);
-
   llvm::Value* load_value(DType t, llvm::Value* ptr);
   void store_value(DType t, llvm::Value* ptr, llvm::Value* v);
-
   // Rounds a float register value to what a half type can hold.
   llvm::Value* round_to(DType t, llvm::Value* v);
-
   llvm::Value* convert(llvm::Value* v, DType from, DType to);
 
-  // --- expressions ----------------------------------------------------------------------------
+  // --- expressions (translate_expr.cpp) -------------------------------------------------------
   llvm::Value* var_value(const Var* v);
-
   llvm::Value* expr(const Expr& e);
-
   llvm::Value* binary(const Binary* op);
-
+  // Only the chosen value is evaluated (a branch when an arm loads: it may be out of bounds).
+  llvm::Value* select(const ir::Select* op);
   llvm::Value* libm_call(const char* name, llvm::Value* x);
-
   llvm::Value* call(const Call* op);
+  // tf32 operand rounding as cvt.rna.tf32.f32 (nearest, ties away from zero); inf/NaN kept.
+  llvm::Value* round_tf32(llvm::Value* v);
 
-  // Pointer to one element. Global tensors are row-major with strides from their (possibly
-  // dynamic) shape; per-thread locals are offset by the current thread's copy.
+  // Pointer to one element: global tensors and shared buffers are row-major (strides from
+  // their shapes); a per-thread local is offset by the running thread's copy.
   llvm::Value* address(const Buffer& buf, const std::vector<Expr>& indices);
   llvm::Value* element_ptr(const Buffer& buf, BufInfo& info, llvm::Value* offset);
   BufInfo& buffer(const Buffer& buf);
 
-  // --- loops ----------------------------------------------------------------------------------
+  // --- loops (translate_expr.cpp) -------------------------------------------------------------
   // for (i = begin; i < end; ++i) body(i), as a guarded do-while (LLVM's preferred shape).
   void emit_loop(llvm::Value* begin, llvm::Value* end,
-                 const std::function<void(llvm::Value*)>& body);
-  void emit_loop(std::int64_t begin, std::int64_t end,
                  const std::function<void(llvm::Value*)>& body);
   void emit_if(llvm::Value* cond, const std::function<void()>& then_fn,
                const std::function<void()>& else_fn = {});
   // Runs body once per thread id in [begin, end), with thread_idx bound.
   void emit_thread_loop(int begin, int end, const std::function<void()>& body);
 
-  // --- statements at block level (thread loops are opened here) --------------------------
-  void lower_block_level(const Stmt& s, int tb, int te);
+  // --- statements at block level: thread loops are opened here (translate_stmt.cpp) -----------
+  void block_level(const Stmt& s, int tb, int te);
+  // A statement whose own expressions hold warp ops.
+  void warp_stmt(const Stmt& s, int tb, int te);
 
-  // A statement whose own expressions hold warp ops (see lower_threads.cpp).
-  void lower_warp_stmt(const Stmt& s, int tb, int te);
+  // --- statements inside a thread loop, or uniform (translate_stmt.cpp) -----------------------
+  void stmt(const Stmt& s);
+  void for_loop(const For* op, const std::function<void()>& body);
+  void vector_copy(const VectorCopy* op);
+  void atomic(const Atomic* op);
 
-  void own_exprs(const Stmt& s, const std::function<void(const Expr&)>& fn);
-
-  // --- statements (inside a thread loop, or uniform) -------------------------------------------
-  void lower_for(const For* op, const std::function<void()>& body);
-  void lower_if(const IfThenElse* op, const std::function<void()>& then_fn,
-                const std::function<void()>& else_fn);
-
-  void lower_stmt(const Stmt& s);
-
-  void lower_parallel(const Parallel* op, std::size_t level);
-
-  // Copy with clipping of global regions: out-of-range source elements read as zero,
-  // out-of-range destination elements are not written. The innermost dimension's valid range is
-  // computed once per row, so the element loops are plain (vectorisable) loops.
-  struct Side {
-    const Region* region;
-    BufInfo* info;
-    bool global;
-    std::vector<llvm::Value*> start; // i64 per buffer dim
-    int inner_dim = -1;              // buffer dim of the innermost region dim
-  };
-  Side make_side(const Region& r);
-  // Row offset and validity of a side for outer loop indices `iv` (one per non-squeezed dim
-  // except the innermost); also the valid [lo, hi) of the inner loop of extent n.
-  struct Row {
-    llvm::Value* offset;
-    llvm::Value* ok;
-    llvm::Value* lo;
-    llvm::Value* hi;
-    llvm::Value* inner_stride;
-  };
-  Row make_row(Side& side, const std::vector<llvm::Value*>& iv, std::int64_t n);
-
-  void lower_copy(const Copy* op);
-
-  void lower_fill(const Fill* op);
-
-  llvm::Value* combine(ReduceOp rop, DType t, llvm::Value* acc, llvm::Value* x, bool reassoc);
-  llvm::Value* identity(ReduceOp rop, DType t);
-
-  void lower_reduce(const Reduce* op);
-
-  // tf32 operand rounding as cvt.rna.tf32.f32 (nearest, ties away from zero); inf/NaN kept.
-  llvm::Value* round_tf32(llvm::Value* v);
-
-  void lower_gemm(const Gemm* op);
-
-  void lower_atomic(const Atomic* op);
-
-  // --- functions ------------------------------------------------------------------------------
+  // --- the block function (translate_stmt.cpp) ------------------------------------------------
   llvm::Value* entry_alloca(llvm::Type* ty, std::int64_t count);
-
-  // Loads scalars and dims from the argument array and sets up global tensors.
+  // Loads scalars, dims and tensor pointers from the argument array.
   void bind_arguments(llvm::Value* args);
-
-  void build_grid_fn();
-
   void allocate_buffers(llvm::Value* scratch);
-
-  static std::vector<std::int64_t> const_shape(const Buffer& b);
-
   void build_block_fn();
 
   const Kernel& k_;
@@ -206,6 +139,8 @@ private:
   llvm::Value* tid_ = nullptr; // i32 thread id inside a thread loop
   llvm::Value* block_idx_[3] = {nullptr, nullptr, nullptr};
   std::unordered_map<const ExprNode*, llvm::Value*> vars_;
+  // Thread-dependent lets around barriers: evaluated again inside each thread loop.
+  std::unordered_map<const ExprNode*, Expr> lazy_vars_;
   std::map<std::string, llvm::Value*> named_; // dims and scalars by name
   std::unordered_map<const BufferNode*, BufInfo> buffers_;
   std::unordered_map<const Call*, llvm::Value*> warp_results_;

@@ -1,9 +1,9 @@
-// Lowering of the block-level tile IR to LLVM IR: types, expressions, loops and the two
-// functions of a kernel. See lowerer.h for how the lowering is split over files.
+// Translation of thread-level IR to LLVM IR: types, conversions, expressions, addressing and
+// loops. See translator.h for how the translator is split over files.
 #include "base/error.h"
 #include "base/float16.h"
 #include "codegen/llvm/emit_float.h"
-#include "codegen/llvm/lowerer.h"
+#include "codegen/llvm/translator.h"
 #include "ir/visitor.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/warp_ops.h"
@@ -17,23 +17,32 @@ namespace tessera::codegen::cpu_internal {
 
 using namespace ir;
 
-std::unique_ptr<llvm::Module> Lowerer::run() {
-  module_ = std::make_unique<llvm::Module>("tessera_cpu_" + sanitize(k_.name), ctx_);
-  const std::string base = "tessera_" + sanitize(k_.name);
-  ep_.block_fn = base + "_block";
-  ep_.grid_fn = base + "_grid";
-  build_grid_fn();
-  build_block_fn();
-  return std::move(module_);
-}
+namespace {
+bool any_load(const Expr& e) {
+  bool found = false;
+  class Finder : public IRVisitor {
+  public:
+    explicit Finder(bool& f) : f_(f) {}
+    using IRVisitor::visit;
 
-void Lowerer::unsupported(const SourceLoc& loc, const std::string& what) const {
+  protected:
+    void visit_load(const Load*) override { f_ = true; }
+
+  private:
+    bool& f_;
+  } finder(found);
+  finder.visit(e);
+  return found;
+}
+} // namespace
+
+void Translator::unsupported(const SourceLoc& loc, const std::string& what) const {
   throw CompileError(fmt::format("kernel '{}' at {}: {} is not supported by the CPU backend",
                                  k_.name, loc.str(), what),
                      "");
 }
 
-llvm::Type* Lowerer::storage_type(DType t) {
+llvm::Type* Translator::storage_type(DType t) {
   switch (t) {
   case DType::bf16:
   case DType::f16:
@@ -55,7 +64,7 @@ llvm::Type* Lowerer::storage_type(DType t) {
   throw InternalError("storage_type: unknown dtype");
 }
 
-llvm::Type* Lowerer::value_type(DType t) {
+llvm::Type* Translator::value_type(DType t) {
   if (is_half(t)) {
     return b_.getFloatTy();
   }
@@ -65,19 +74,11 @@ llvm::Type* Lowerer::value_type(DType t) {
   return storage_type(t);
 }
 
-llvm::Value* Lowerer::to_i64(llvm::Value* v, bool is_signed) {
+llvm::Value* Translator::to_i64(llvm::Value* v, bool is_signed) {
   return v->getType()->isIntegerTy(64) ? v : b_.CreateIntCast(v, b_.getInt64Ty(), is_signed);
 }
 
-llvm::Value* Lowerer::smax(llvm::Value* a, llvm::Value* b) {
-  return b_.CreateSelect(b_.CreateICmpSGT(a, b), a, b);
-}
-
-llvm::Value* Lowerer::smin(llvm::Value* a, llvm::Value* b) {
-  return b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
-}
-
-llvm::Value* Lowerer::load_value(DType t, llvm::Value* ptr) {
+llvm::Value* Translator::load_value(DType t, llvm::Value* ptr) {
   llvm::Value* raw = b_.CreateLoad(storage_type(t), ptr);
   switch (t) {
   case DType::bf16:
@@ -91,7 +92,7 @@ llvm::Value* Lowerer::load_value(DType t, llvm::Value* ptr) {
   }
 }
 
-void Lowerer::store_value(DType t, llvm::Value* ptr, llvm::Value* v) {
+void Translator::store_value(DType t, llvm::Value* ptr, llvm::Value* v) {
   switch (t) {
   case DType::bf16:
     v = tessera::internal::emit_f32_to_bf16(b_, v);
@@ -108,7 +109,7 @@ void Lowerer::store_value(DType t, llvm::Value* ptr, llvm::Value* v) {
   b_.CreateStore(v, ptr);
 }
 
-llvm::Value* Lowerer::round_to(DType t, llvm::Value* v) {
+llvm::Value* Translator::round_to(DType t, llvm::Value* v) {
   if (t == DType::bf16) {
     return tessera::internal::emit_bf16_to_f32(b_, tessera::internal::emit_f32_to_bf16(b_, v));
   }
@@ -118,7 +119,7 @@ llvm::Value* Lowerer::round_to(DType t, llvm::Value* v) {
   return v;
 }
 
-llvm::Value* Lowerer::convert(llvm::Value* v, DType from, DType to) {
+llvm::Value* Translator::convert(llvm::Value* v, DType from, DType to) {
   if (from == to) {
     return v;
   }
@@ -153,10 +154,10 @@ llvm::Value* Lowerer::convert(llvm::Value* v, DType from, DType to) {
   return b_.CreateIntCast(v, value_type(to), is_signed_integer(from));
 }
 
-llvm::Value* Lowerer::var_value(const Var* v) {
+llvm::Value* Translator::var_value(const Var* v) {
   if (v->var_kind == VarKind::thread_idx) {
     if (tid_ == nullptr) {
-      throw InternalError("CPU lowering: thread_idx outside a thread loop");
+      throw InternalError("CPU translation: thread_idx outside a thread loop");
     }
     return b_.CreateIntCast(tid_, value_type(v->type), true);
   }
@@ -169,13 +170,16 @@ llvm::Value* Lowerer::var_value(const Var* v) {
   if (auto it = vars_.find(v); it != vars_.end()) {
     return it->second;
   }
+  if (auto it = lazy_vars_.find(v); it != lazy_vars_.end()) {
+    return expr(it->second); // a thread-dependent let bound outside the current thread loop
+  }
   if (auto it = named_.find(v->name); it != named_.end() && v->var_kind != VarKind::loop) {
     return it->second;
   }
-  throw InternalError(fmt::format("CPU lowering: unbound variable '{}'", v->name));
+  throw InternalError(fmt::format("CPU translation: unbound variable '{}'", v->name));
 }
 
-llvm::Value* Lowerer::expr(const Expr& e) {
+llvm::Value* Translator::expr(const Expr& e) {
   switch (e.kind()) {
   case ExprKind::IntImm: {
     const auto* op = e.as<IntImm>();
@@ -206,10 +210,8 @@ llvm::Value* Lowerer::expr(const Expr& e) {
     }
     return b_.CreateNot(a);
   }
-  case ExprKind::Select: {
-    const auto* op = e.as<Select>();
-    return b_.CreateSelect(expr(op->cond), expr(op->true_value), expr(op->false_value));
-  }
+  case ExprKind::Select:
+    return select(e.as<Select>());
   case ExprKind::Cast: {
     const auto* op = e.as<Cast>();
     return convert(expr(op->value), op->value.type(), op->type);
@@ -221,10 +223,10 @@ llvm::Value* Lowerer::expr(const Expr& e) {
     return load_value(op->buffer->dtype, address(op->buffer, op->indices));
   }
   }
-  throw InternalError("CPU lowering: unknown expression kind");
+  throw InternalError("CPU translation: unknown expression kind");
 }
 
-llvm::Value* Lowerer::binary(const Binary* op) {
+llvm::Value* Translator::binary(const Binary* op) {
   const DType t = op->a.type();
   llvm::Value* a = expr(op->a);
   llvm::Value* b = expr(op->b);
@@ -266,7 +268,7 @@ llvm::Value* Lowerer::binary(const Binary* op) {
       return b_.CreateFCmpOGE(a, b);
     case BinaryOp::And:
     case BinaryOp::Or:
-      throw InternalError("CPU lowering: logical op on floats");
+      throw InternalError("CPU translation: logical op on floats");
     }
     return round_to(op->type, r);
   }
@@ -311,16 +313,42 @@ llvm::Value* Lowerer::binary(const Binary* op) {
   case BinaryOp::Or:
     return b_.CreateOr(a, b);
   }
-  throw InternalError("CPU lowering: unknown binary op");
+  throw InternalError("CPU translation: unknown binary op");
 }
 
-llvm::Value* Lowerer::libm_call(const char* name, llvm::Value* x) {
+llvm::Value* Translator::select(const Select* op) {
+  const bool loads = any_load(op->true_value) || any_load(op->false_value);
+  llvm::Value* c = expr(op->cond);
+  if (!loads) {
+    return b_.CreateSelect(c, expr(op->true_value), expr(op->false_value));
+  }
+  llvm::Function* fn = b_.GetInsertBlock()->getParent();
+  llvm::BasicBlock* t_bb = llvm::BasicBlock::Create(ctx_, "sel.true", fn);
+  llvm::BasicBlock* f_bb = llvm::BasicBlock::Create(ctx_, "sel.false", fn);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "sel.end", fn);
+  b_.CreateCondBr(c, t_bb, f_bb);
+  b_.SetInsertPoint(t_bb);
+  llvm::Value* tv = expr(op->true_value);
+  llvm::BasicBlock* t_end = b_.GetInsertBlock();
+  b_.CreateBr(done);
+  b_.SetInsertPoint(f_bb);
+  llvm::Value* fv = expr(op->false_value);
+  llvm::BasicBlock* f_end = b_.GetInsertBlock();
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  llvm::PHINode* phi = b_.CreatePHI(tv->getType(), 2);
+  phi->addIncoming(tv, t_end);
+  phi->addIncoming(fv, f_end);
+  return phi;
+}
+
+llvm::Value* Translator::libm_call(const char* name, llvm::Value* x) {
   llvm::FunctionCallee f = module_->getOrInsertFunction(
       name, llvm::FunctionType::get(x->getType(), {x->getType()}, false));
   return b_.CreateCall(f, {x});
 }
 
-llvm::Value* Lowerer::call(const Call* op) {
+llvm::Value* Translator::call(const Call* op) {
   namespace ie = tessera::internal;
   if (auto it = warp_results_.find(op); it != warp_results_.end()) {
     llvm::Type* vt = value_type(op->type);
@@ -383,16 +411,27 @@ llvm::Value* Lowerer::call(const Call* op) {
     r = b_.CreateIntrinsic(llvm::Intrinsic::fma, {ty},
                            {x, expr(op->args.at(1)), expr(op->args.at(2))});
     break;
+  case CallOp::round_tf32:
+    return round_tf32(x);
   case CallOp::warp_sum:
   case CallOp::warp_max:
+  case CallOp::warp_min:
   case CallOp::shfl_xor:
   case CallOp::shfl_idx:
-    throw InternalError("CPU lowering: warp op outside a warp statement");
+    throw InternalError("CPU translation: warp op outside a warp statement");
   }
   return round_to(t, r);
 }
 
-llvm::Value* Lowerer::address(const Buffer& buf, const std::vector<Expr>& indices) {
+llvm::Value* Translator::round_tf32(llvm::Value* v) {
+  llvm::Value* u = b_.CreateBitCast(v, b_.getInt32Ty());
+  llvm::Value* r = b_.CreateAnd(b_.CreateAdd(u, b_.getInt32(0x1000)), b_.getInt32(0xffffe000u));
+  llvm::Value* finite =
+      b_.CreateICmpULT(b_.CreateAnd(u, b_.getInt32(0x7f800000)), b_.getInt32(0x7f800000));
+  return b_.CreateBitCast(b_.CreateSelect(finite, r, u), b_.getFloatTy());
+}
+
+llvm::Value* Translator::address(const Buffer& buf, const std::vector<Expr>& indices) {
   BufInfo& info = buffer(buf);
   llvm::Value* offset = i64(0);
   for (std::size_t d = 0; d < indices.size(); ++d) {
@@ -403,10 +442,10 @@ llvm::Value* Lowerer::address(const Buffer& buf, const std::vector<Expr>& indice
   return element_ptr(buf, info, offset);
 }
 
-llvm::Value* Lowerer::element_ptr(const Buffer& buf, BufInfo& info, llvm::Value* offset) {
+llvm::Value* Translator::element_ptr(const Buffer& buf, BufInfo& info, llvm::Value* offset) {
   if (info.per_thread) {
     if (tid_ == nullptr) {
-      throw InternalError("CPU lowering: per-thread local '" + buf->name +
+      throw InternalError("CPU translation: per-thread local '" + buf->name +
                           "' outside a thread loop");
     }
     offset = b_.CreateAdd(offset, b_.CreateMul(to_i64(tid_), i64(info.numel)));
@@ -414,16 +453,16 @@ llvm::Value* Lowerer::element_ptr(const Buffer& buf, BufInfo& info, llvm::Value*
   return b_.CreateInBoundsGEP(storage_type(buf->dtype), info.base, {offset});
 }
 
-BufInfo& Lowerer::buffer(const Buffer& buf) {
+BufInfo& Translator::buffer(const Buffer& buf) {
   auto it = buffers_.find(buf.get());
   if (it == buffers_.end()) {
-    throw InternalError("CPU lowering: buffer '" + buf->name + "' has no storage");
+    throw InternalError("CPU translation: buffer '" + buf->name + "' has no storage");
   }
   return it->second;
 }
 
-void Lowerer::emit_loop(llvm::Value* begin, llvm::Value* end,
-                        const std::function<void(llvm::Value*)>& body) {
+void Translator::emit_loop(llvm::Value* begin, llvm::Value* end,
+                           const std::function<void(llvm::Value*)>& body) {
   llvm::Function* fn = b_.GetInsertBlock()->getParent();
   llvm::BasicBlock* pre = b_.GetInsertBlock();
   llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "loop", fn);
@@ -440,13 +479,8 @@ void Lowerer::emit_loop(llvm::Value* begin, llvm::Value* end,
   b_.SetInsertPoint(exit);
 }
 
-void Lowerer::emit_loop(std::int64_t begin, std::int64_t end,
-                        const std::function<void(llvm::Value*)>& body) {
-  emit_loop(i64(begin), i64(end), body);
-}
-
-void Lowerer::emit_if(llvm::Value* cond, const std::function<void()>& then_fn,
-                      const std::function<void()>& else_fn) {
+void Translator::emit_if(llvm::Value* cond, const std::function<void()>& then_fn,
+                         const std::function<void()>& else_fn) {
   llvm::Function* fn = b_.GetInsertBlock()->getParent();
   llvm::BasicBlock* then_bb = llvm::BasicBlock::Create(ctx_, "then", fn);
   llvm::BasicBlock* else_bb = else_fn ? llvm::BasicBlock::Create(ctx_, "else", fn) : nullptr;
@@ -463,7 +497,7 @@ void Lowerer::emit_if(llvm::Value* cond, const std::function<void()>& then_fn,
   b_.SetInsertPoint(done);
 }
 
-void Lowerer::emit_thread_loop(int begin, int end, const std::function<void()>& body) {
+void Translator::emit_thread_loop(int begin, int end, const std::function<void()>& body) {
   emit_loop(b_.getInt32(begin), b_.getInt32(end), [&](llvm::Value* t) {
     llvm::Value* saved = tid_;
     tid_ = t;
@@ -472,159 +506,4 @@ void Lowerer::emit_thread_loop(int begin, int end, const std::function<void()>& 
   });
 }
 
-llvm::Value* Lowerer::entry_alloca(llvm::Type* ty, std::int64_t count) {
-  llvm::IRBuilder<> eb(&entry_->getParent()->getEntryBlock(),
-                       entry_->getParent()->getEntryBlock().begin());
-  llvm::AllocaInst* a = eb.CreateAlloca(ty, eb.getInt64(static_cast<std::uint64_t>(count)));
-  a->setAlignment(llvm::Align(64));
-  return a;
-}
-
-void Lowerer::bind_arguments(llvm::Value* args) {
-  llvm::Type* vp = tessera::internal::void_ptr_type(ctx_);
-  auto slot = [&](std::size_t i) {
-    return b_.CreateLoad(vp, b_.CreateInBoundsGEP(vp, args, {i64(static_cast<std::int64_t>(i))}));
-  };
-  for (std::size_t d = 0; d < k_.dims.size(); ++d) {
-    llvm::Value* v =
-        b_.CreateLoad(b_.getInt32Ty(),
-                      tessera::internal::cast_ptr(b_, slot(k_.params.size() + d), b_.getInt32Ty()));
-    vars_[k_.dims[d].var.get()] = v;
-    named_[k_.dims[d].name] = v;
-    if (const auto* var = k_.dims[d].var.as<Var>()) {
-      named_[var->name] = v;
-    }
-  }
-  for (std::size_t p = 0; p < k_.params.size(); ++p) {
-    const Param& param = k_.params[p];
-    if (param.kind == Param::Kind::scalar) {
-      llvm::Value* v = load_value(
-          param.dtype, tessera::internal::cast_ptr(b_, slot(p), storage_type(param.dtype)));
-      vars_[param.var.get()] = v;
-      if (const auto* var = param.var.as<Var>()) {
-        named_[var->name] = v;
-      }
-      continue;
-    }
-    const Buffer& buf = param.buffer;
-    BufInfo info;
-    info.base = tessera::internal::cast_ptr(b_, slot(p), storage_type(buf->dtype));
-    const std::size_t rank = buf->shape.size();
-    info.extents.resize(rank);
-    info.strides.resize(rank);
-    llvm::Value* stride = i64(1);
-    for (std::size_t d = rank; d-- > 0;) {
-      info.extents[d] = to_i64(expr(buf->shape[d]));
-      info.strides[d] = stride;
-      stride = b_.CreateMul(stride, info.extents[d]);
-    }
-    buffers_[buf.get()] = std::move(info);
-  }
-}
-
-void Lowerer::build_grid_fn() {
-  llvm::Type* vp = tessera::internal::void_ptr_type(ctx_);
-  auto* fty = llvm::FunctionType::get(
-      b_.getVoidTy(), {tessera::internal::ptr_to(vp), tessera::internal::ptr_to(b_.getInt64Ty())},
-      false);
-  auto* fn = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, ep_.grid_fn, *module_);
-  entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn);
-  b_.SetInsertPoint(entry_);
-  bind_arguments(fn->getArg(0));
-  for (int axis = 0; axis < 3; ++axis) {
-    llvm::Value* v = axis < static_cast<int>(k_.grid.size())
-                         ? to_i64(expr(k_.grid[static_cast<std::size_t>(axis)]))
-                         : i64(1);
-    b_.CreateStore(v, b_.CreateInBoundsGEP(b_.getInt64Ty(), fn->getArg(1), {i64(axis)}));
-  }
-  b_.CreateRetVoid();
-  vars_.clear();
-  named_.clear();
-  buffers_.clear();
-}
-
-void Lowerer::allocate_buffers(llvm::Value* scratch) {
-  std::vector<Buffer> allocs;
-  class Collect : public IRVisitor {
-  public:
-    explicit Collect(std::vector<Buffer>& out) : out_(out) {}
-
-  protected:
-    void visit_allocate(const Allocate* op) override { out_.push_back(op->buffer); }
-
-  private:
-    std::vector<Buffer>& out_;
-  } collect(allocs);
-  collect.visit(k_.body);
-  std::int64_t scratch_bytes = 0;
-  for (const Buffer& buf : allocs) {
-    if (buffers_.count(buf.get())) {
-      continue;
-    }
-    const std::int64_t numel = const_numel(buf);
-    if (numel < 0) {
-      unsupported(buf->loc, "a " + std::string(scope_name(buf->scope)) + " buffer '" + buf->name +
-                                "' with a dynamic shape");
-    }
-    BufInfo info;
-    info.numel = numel;
-    info.per_thread = buf->scope == Scope::local && analysis_.varying_local(buf.get());
-    const std::int64_t count = numel * (info.per_thread ? k_.threads : 1);
-    const std::int64_t bytes = count * static_cast<std::int64_t>(dtype_size(buf->dtype));
-    if (bytes <= kMaxStackBufferBytes) {
-      info.base = entry_alloca(storage_type(buf->dtype), std::max<std::int64_t>(count, 1));
-    } else {
-      info.base = tessera::internal::cast_ptr(
-          b_, b_.CreateInBoundsGEP(b_.getInt8Ty(), scratch, {i64(scratch_bytes)}),
-          storage_type(buf->dtype));
-      scratch_bytes += (bytes + 63) / 64 * 64;
-    }
-    std::int64_t stride = 1;
-    const std::vector<std::int64_t> shape = const_shape(buf);
-    info.strides.resize(shape.size());
-    info.extents.resize(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-      info.strides[d] = i64(stride);
-      info.extents[d] = i64(shape[d]);
-      stride *= shape[d];
-    }
-    buffers_[buf.get()] = std::move(info);
-  }
-  ep_.scratch_bytes = static_cast<std::size_t>(scratch_bytes);
-}
-
-std::vector<std::int64_t> Lowerer::const_shape(const Buffer& b) {
-  std::vector<std::int64_t> s;
-  for (std::size_t d = 0; d < b->shape.size(); ++d) {
-    s.push_back(const_extent(b, static_cast<int>(d)));
-  }
-  return s;
-}
-
-void Lowerer::build_block_fn() {
-  llvm::Type* vp = tessera::internal::void_ptr_type(ctx_);
-  llvm::Type* i64t = b_.getInt64Ty();
-  auto* fty = llvm::FunctionType::get(b_.getVoidTy(),
-                                      {tessera::internal::ptr_to(vp), i64t, i64t, i64t, vp}, false);
-  auto* fn = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, ep_.block_fn, *module_);
-  fn->addParamAttr(4, llvm::Attribute::NoAlias);
-  entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn);
-  b_.SetInsertPoint(entry_);
-  for (int axis = 0; axis < 3; ++axis) {
-    block_idx_[axis] = fn->getArg(static_cast<unsigned>(1 + axis));
-  }
-  bind_arguments(fn->getArg(0));
-  allocate_buffers(fn->getArg(4));
-  lower_block_level(k_.body, 0, k_.threads);
-  b_.CreateRetVoid();
-}
 } // namespace tessera::codegen::cpu_internal
-
-namespace tessera::codegen {
-
-std::unique_ptr<llvm::Module> lower_to_llvm(const ir::Kernel& kernel, llvm::LLVMContext& context,
-                                            CpuEntryPoints& entry_points) {
-  return cpu_internal::Lowerer(kernel, context, entry_points).run();
-}
-
-} // namespace tessera::codegen
