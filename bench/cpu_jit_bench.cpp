@@ -9,6 +9,7 @@
 #include "kernels/mhc/config.h"
 #include "kernels/mhc/inputs.h"
 #include "kernels/mhc/kernels.h"
+#include "kernels/mhc/ops.h"
 #include "kernels/mhc/reference.h"
 #include "runtime/cpu/orc_jit.h"
 #include "runtime/cpu/thread_pool.h"
@@ -138,16 +139,13 @@ int main(int argc, char** argv) {
   {
     const auto in = mhc::inputs::make_post_inputs(c, T, 1);
     std::vector<bf16> out(static_cast<std::size_t>(T * n * H));
-    const CompiledKernel k = compile_cpu(mk::post({.hidden = H, .n = n, .tile_h = 512}));
-    const double t = seconds(
-        [&] {
-          k.launch(nullptr, host(in.comb_mix.data(), DType::f32, {T, n, n}),
-                   host(in.residual.data(), DType::bf16, {T, n, H}),
-                   host(in.post_mix.data(), DType::f32, {T, n}),
-                   host(in.y.data(), DType::bf16, {T, H}),
-                   host(out.data(), DType::bf16, {T, n, H}));
-        },
-        10);
+    // The public host API: the op's plan picks the kernels and tiles for the CPU target.
+    const mhc::PostArgs args{.y = host(in.y.data(), DType::bf16, {T, H}),
+                             .residual = host(in.residual.data(), DType::bf16, {T, n, H}),
+                             .post_mix = host(in.post_mix.data(), DType::f32, {T, n}),
+                             .comb_mix = host(in.comb_mix.data(), DType::f32, {T, n, n}),
+                             .out = host(out.data(), DType::bf16, {T, n, H})};
+    const double t = seconds([&] { mhc::mhc_post(c, args, nullptr); }, 10);
     const double traffic = double(T) * (n * n * 4 + n * H * 2 + n * 4 + H * 2 + n * H * 2);
     const double tr =
         seconds([&] { mhc::ref::mhc_post(c, T, in.y, in.residual, in.post_mix, in.comb_mix); }, 2);
@@ -156,25 +154,20 @@ int main(int argc, char** argv) {
   }
   {
     const auto in = mhc::inputs::make_pre_inputs(c, T, 2);
-    const int S = 1;
-    const CompiledKernel ka = compile_cpu(mk::stage_a(sa));
-    const CompiledKernel kb =
-        compile_cpu(mk::big_fuse(mk::big_fuse_params(c, S, mk::BigFuseVariant::plain)));
-    std::vector<float> mix(S * T * M3), sq(S * T), post(T * n), comb(T * n * n);
+    const int S = mhc::pre_num_splits(c, T, -1);
+    std::vector<float> post(T * n), comb(T * n * n);
     std::vector<bf16> layer(T * H);
-    const double t = seconds(
-        [&] {
-          ka.launch(nullptr, host(in.residual.data(), DType::bf16, {T, c.k()}),
-                    host(in.fn.data(), DType::f32, {M3, c.k()}),
-                    host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
-          kb.launch(nullptr, host(mix.data(), DType::f32, {S, T, M3}),
-                    host(sq.data(), DType::f32, {S, T}), host(in.scale.data(), DType::f32, {3}),
-                    host(in.base.data(), DType::f32, {M3}),
-                    host(in.residual.data(), DType::bf16, {T, n, H}),
-                    host(post.data(), DType::f32, {T, n}), host(comb.data(), DType::f32, {T, n, n}),
-                    host(layer.data(), DType::bf16, {T, H}));
-        },
-        5);
+    std::vector<std::uint8_t> workspace(mhc::pre_workspace_bytes(c, T, -1));
+    const mhc::PreArgs args{.residual = host(in.residual.data(), DType::bf16, {T, n, H}),
+                            .fn = host(in.fn.data(), DType::f32, {M3, c.k()}),
+                            .scale = host(in.scale.data(), DType::f32, {3}),
+                            .base = host(in.base.data(), DType::f32, {M3}),
+                            .post_mix = host(post.data(), DType::f32, {T, n}),
+                            .comb_mix = host(comb.data(), DType::f32, {T, n, n}),
+                            .layer_input = host(layer.data(), DType::bf16, {T, H}),
+                            .workspace = host(workspace.data(), DType::u8,
+                                              {static_cast<std::int64_t>(workspace.size())})};
+    const double t = seconds([&] { mhc::mhc_pre(c, args, nullptr); }, 5);
     // Residual read twice (stage A, collapse), fn once, layer input written; mixes are tiny.
     const double traffic = double(T) * (2 * n * H * 2 + H * 2) + double(M3) * n * H * 4;
     const double tr =

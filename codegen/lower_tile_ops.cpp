@@ -111,12 +111,14 @@ protected:
     Stmt out;
     switch (plan.kind) {
     case ParallelPlan::Kind::distributed: {
+      // for chunk c: for the leading indices: for lane v: h = (c * P + t) * V + v; body
+      // (lanes innermost: on a GPU everything unrolls, on a CPU that is the contiguous loop).
       const Layout& l = plan.layout;
       const std::string& h = names.back();
       Binding b{plan.kind,         l,     names, l.chunks > 1 ? int_var(h + "_c") : i32(0),
                 int_var(h + "_v"), Expr()};
       bindings_.push_back(b);
-      Stmt body = leading_loops(mutate(op->body), n - 1);
+      Stmt body = mutate(op->body);
       bindings_.pop_back();
       if (l.last_extent() % (static_cast<std::int64_t>(l.threads) * l.vec) != 0) {
         body = ops::guard(lt(op->vars.back(), i32(l.last_extent())), body, op->loc);
@@ -124,6 +126,7 @@ protected:
       const Expr slot = add(mul(b.c, i32(l.threads)), tid_);
       body = LetStmt::make(op->vars.back(), add(mul(slot, i32(l.vec)), b.v), body, op->loc);
       body = ops::loop(b.v, l.vec, true, body, op->loc);
+      body = leading_loops(body, n - 1);
       if (l.chunks > 1) {
         body = ops::loop(b.c, l.chunks, true, body, op->loc);
       }

@@ -1,7 +1,7 @@
 /** \file
  * Structural equality and hashing of IR trees (Halide's IREquality.h): two trees are equal when
  * they have the same shape, node kinds, types, operators and constants. Used by tests, the
- * simplifier (x - x) and common-subexpression elimination.
+ * simplifier (x - x) and Runtime::compile's memo of compiled kernels (jit/kernel_cache.h).
  *
  * What "the same" means for the leaves:
  *  - variables compare by name, kind, type and axis (the front end numbers loop variables, so

@@ -65,11 +65,20 @@ public:
       return;
     }
     switch (s.kind()) {
-    case StmtKind::Block:
-      for (const Stmt& st : s.as<Block>()->stmts) {
+    case StmtKind::Block: {
+      const Block* op = s.as<Block>();
+      if (!op->note.empty()) { // what a lowering replaced: its statements nest under it
+        line(s, "lowered " + op->note + ":");
+        ++indent_;
+      }
+      for (const Stmt& st : op->stmts) {
         print(st);
       }
+      if (!op->note.empty()) {
+        --indent_;
+      }
       return;
+    }
     case StmtKind::Allocate: {
       const Allocate* op = s.as<Allocate>();
       const Buffer& b = op->buffer;

@@ -113,6 +113,9 @@ std::vector<Expr> decompose(const Expr& flat, const std::vector<std::int64_t>& s
 }
 
 Stmt loop(const Expr& var, std::int64_t extent, bool unroll, Stmt body, const SourceLoc& loc) {
+  if (extent == 1) {
+    return LetStmt::make(var, i32(0), std::move(body), loc); // no loop for one iteration
+  }
   return For::make(var, i32(0), i32(extent), unroll ? ForKind::unrolled : ForKind::serial,
                    std::move(body), loc);
 }

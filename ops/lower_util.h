@@ -54,7 +54,8 @@ private:
 std::vector<ir::Expr> decompose(const ir::Expr& flat, const std::vector<std::int64_t>& shape,
                                 const std::string& prefix, Lets& lets);
 
-/** `for (var = 0; var < extent; ++var) body`, fully unrolled when `unroll`. */
+/** `for (var = 0; var < extent; ++var) body`, fully unrolled when `unroll`; with one iteration
+ *  just the body with var = 0. */
 ir::Stmt loop(const ir::Expr& var, std::int64_t extent, bool unroll, ir::Stmt body,
               const ir::SourceLoc& loc);
 /** The loop over the rounds of elements dealt round-robin to the threads (a copy, fill or

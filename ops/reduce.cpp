@@ -109,6 +109,9 @@ void Reduce::request_layouts(LayoutRequests& requests) const {
 
 namespace {
 
+/** Independent partial sums a lone thread keeps per row: 32 like a warp, and 4 AVX2 vectors. */
+constexpr std::int64_t kSerialLanes = 32;
+
 /** Whether the reduction crosses threads (and, with more than one warp, shared memory). */
 bool crosses_threads(const Reduce& op, const Layout& src) {
   return src.kind == LayoutKind::distributed &&
@@ -227,8 +230,16 @@ Stmt Reduce::lower(LowerContext& ctx) const {
     const Buffer part = temp_buffer("part_", acc_t, {lead}, Scope::local);
     out.push_back(Allocate::make(part, loc));
     const Expr l = int_var("lead_"), r = int_var("r_");
+    // One thread holding a whole row (a coarsened block) folds it into `lanes` independent
+    // partials, the way a warp would: one running sum would be a serial dependence chain as
+    // long as the row, which no CPU can vectorise without reassociating.
+    const std::int64_t lanes = ls.threads == 1 && cv % kSerialLanes == 0 ? kSerialLanes : 1;
+    const Buffer lane_part = lanes > 1 ? temp_buffer("lanes_", acc_t, {lanes}, Scope::local) : part;
+    const Expr j = int_var("j_"), q = int_var("q_");
     const Expr x = term(op, Load::make(sregs, {add(mul(l, i32(cv)), r)}), acc_t);
-    Stmt accumulate = Store::make(part, {l}, combine(op, Load::make(part, {l}), x), loc);
+    const Expr slot = lanes > 1 ? j : l;
+    Stmt accumulate =
+        Store::make(lane_part, {slot}, combine(op, Load::make(lane_part, {slot}), x), loc);
     if (!full) {
       // Register r holds element h = ((r / V) * P + t) * V + r % V; tail slots hold nothing.
       const Expr h =
@@ -236,18 +247,35 @@ Stmt Reduce::lower(LowerContext& ctx) const {
               mod(r, i32(ls.vec)));
       accumulate = guard(lt(h, i32(ls.last_extent())), accumulate, loc);
     }
-    out.push_back(loop(
-        l, lead, true,
-        Block::make({Store::make(part, {l}, identity(op, acc_t), loc),
-                     loop(r, cv, true, accumulate, loc),
-                     Store::make(part, {l},
-                                 Call::make(warp_op(op), {Load::make(part, {l}), i32(32)}), loc)},
-                    loc),
-        loc));
-    if (ls.threads % 32 != 0) {
+    std::vector<Stmt> row;
+    if (lanes > 1) {
+      out.push_back(Allocate::make(lane_part, loc));
+      row.push_back(
+          loop(j, lanes, true, Store::make(lane_part, {j}, identity(op, acc_t), loc), loc));
+      // r = q * lanes + j with j innermost: consecutive registers feed consecutive partials.
+      row.push_back(loop(
+          q, cv / lanes, false,
+          loop(j, lanes, true, LetStmt::make(r, add(mul(q, i32(lanes)), j), accumulate, loc), loc),
+          loc));
+      row.push_back(Store::make(part, {l}, Load::make(lane_part, {i32(0)}), loc));
+      row.push_back(For::make(
+          j, i32(1), i32(lanes - 1), ForKind::unrolled,
+          Store::make(part, {l}, combine(op, Load::make(part, {l}), Load::make(lane_part, {j})),
+                      loc),
+          loc));
+    } else {
+      row.push_back(Store::make(part, {l}, identity(op, acc_t), loc));
+      row.push_back(loop(r, cv, true, accumulate, loc));
+    }
+    if (ls.threads > 1) { // one thread (a coarsened block) already holds the whole row
+      row.push_back(
+          Store::make(part, {l}, Call::make(warp_op(op), {Load::make(part, {l}), i32(32)}), loc));
+    }
+    out.push_back(loop(l, lead, true, Block::make(std::move(row), loc), loc));
+    if (ls.threads > 1 && ls.threads % 32 != 0) {
       fail(fmt::format("a reduction over {} threads needs a multiple of 32", ls.threads));
     }
-    const int warps = ls.threads / 32;
+    const int warps = std::max(1, ls.threads / 32);
     if (warps > 1) {
       const Buffer scratch = temp_buffer("scratch_", acc_t, {warps * lead}, Scope::shared);
       out.push_back(Allocate::make(scratch, loc));

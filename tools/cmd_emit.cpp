@@ -1,13 +1,16 @@
 // `tessera emit KERNEL`: the CUDA (or IR) Tessera generates for a registered DSL kernel; and
 // `tessera compile KERNEL` (dispatched from cmd_compile.cpp when the argument is not a .cu file).
 #include "codegen/lower.h"
+#include "codegen/target_info.h"
 #include "ir/printer.h"
 #include "jit/compiled_kernel.h"
 #include "jit/kernel_registry.h"
 #include "kernels/mhc/register.h"
 #include "tools/commands.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -23,6 +26,8 @@ struct EmitArgs {
   std::vector<std::string> params;
   bool ir = false;
   bool passes = false;
+  std::string after;  ///< --after PASS: the IR after that pass only
+  std::string target; ///< --target cuda|cpu: what the passes lower for (default cuda)
   std::string arch;
   std::int64_t hidden = 0;
 };
@@ -55,15 +60,28 @@ void run_emit(const EmitArgs& in) {
 
 void run_one(const EmitArgs& a) {
   const ir::Kernel k = kernel_registry().build(a.kernel, a.params);
-  if (a.ir) {
+  if (a.ir && a.after.empty()) {
     std::cout << ir::to_string(k);
     return;
   }
-  if (a.passes) {
+  if (a.passes || !a.after.empty()) {
+    const auto& names = codegen::pass_names();
+    if (!a.after.empty() && std::find(names.begin(), names.end(), a.after) == names.end()) {
+      throw CommandError(fmt::format("--after: no pass '{}' (the passes, in order: {})", a.after,
+                                     fmt::join(names, ", ")));
+    }
+    codegen::LowerOptions options;
+    options.target = parse_target(a.target.empty() ? "cuda" : a.target, "--target") == Target::cpu
+                         ? &codegen::cpu_target()
+                         : &codegen::cuda_target();
     std::vector<codegen::PassRecord> records;
-    codegen::lower(k, {}, &records);
+    codegen::lower(k, options, &records);
     for (const codegen::PassRecord& r : records) {
-      std::cout << "// ---- IR after " << r.pass << "\n" << r.ir << "\n";
+      if (a.after.empty()) {
+        std::cout << "// ---- IR after " << r.pass << "\n" << r.ir << "\n";
+      } else if (r.pass == a.after) {
+        std::cout << r.ir;
+      }
     }
     return;
   }
@@ -113,8 +131,13 @@ void add_emit_command(CLI::App& app) {
       "emit", "Print the CUDA generated for a registered DSL kernel (see `tessera list`)");
   cmd->add_option("kernel", args->kernel, "Registered kernel name")->required();
   cmd->add_option("--param", args->params, "Kernel parameter override, key=value (repeatable)");
-  cmd->add_flag("--ir", args->ir, "Print the traced tile IR instead");
+  cmd->add_flag("--ir", args->ir, "Print the traced tile IR instead (with --after: after a pass)");
   cmd->add_flag("--passes", args->passes, "Print the IR after every lowering pass");
+  cmd->add_option("--after", args->after,
+                  "Print the IR after this pass only (simplify, infer_layouts, ..., "
+                  "lower_tile_ops, plan_shared_memory)");
+  cmd->add_option("--target", args->target,
+                  "With --passes/--after: lower for cuda (default) or cpu");
   cmd->add_option("--arch", args->arch, "Also compile for this arch and report resources");
   cmd->add_option("--hidden", args->hidden, "Shorthand for --param hidden=H (mHC kernels)");
   cmd->callback([args] { run_emit(*args); });

@@ -23,8 +23,14 @@ constexpr int kStageATile = 1024;
 constexpr std::int64_t kPostSmallT = 16;
 constexpr int kPostSmallTileH = 256;
 constexpr int kPostTileH = 512;
+// On the CPU backend a block is a function call over its thread loop: wide tiles amortise it
+// (T 1024, H 4096 on a 2-core Zen 3: 512 → 6.7 ms, 2048 → 5.2 ms).
+constexpr int kCpuPostTileH = 2048;
 
-int post_tile_h(std::int64_t tokens) {
+int post_tile_h(const PlanTarget& target, std::int64_t tokens) {
+  if (target.target == Target::cpu) {
+    return kCpuPostTileH;
+  }
   return tokens <= kPostSmallT ? kPostSmallTileH : kPostTileH;
 }
 
@@ -212,7 +218,8 @@ private:
   void post(std::string_view residual, std::string_view out) {
     const std::int64_t T = r_.tokens;
     const int n = c_.n();
-    add("post", kernels::PostParams{.hidden = c_.hidden, .n = n, .tile_h = post_tile_h(T)},
+    add("post",
+        kernels::PostParams{.hidden = c_.hidden, .n = n, .tile_h = post_tile_h(r_.target, T)},
         {viewed("comb_mix", {T, n, n}), as_given(residual), viewed("post_mix", {T, n}),
          as_given("y"), as_given(out)});
   }

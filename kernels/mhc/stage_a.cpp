@@ -29,8 +29,8 @@ ir::Kernel stage_a(const StageAParams& p) {
   auto partial_mix = kb.output("partial_mix", f32, {p.splits, T, rows});
   auto partial_sqrsum = kb.output("partial_sqrsum", f32, {p.splits, T});
 
-  // TODO(gemm): GemmPrecision::tf32 goes through a 64-token tensor-core tile once gemm lands;
-  // until then both precisions use this fp32 FMA kernel (exact fp32 is within the TF32 bound).
+  // One token per block, FMAs in fp32 for both precisions (exact fp32 is within the TF32 bound);
+  // stage_a_mma below is the tensor-core kernel for many tokens.
   kb.launch(grid(T, p.splits), threads(p.threads), [&](Var t, Var s) {
     const detail::SplitRange split = detail::split_range(s, p.k, kSplitBlockK, p.splits);
     auto acc = fragment(f32, {rows, kt}, "acc");
@@ -105,16 +105,13 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
       gemm(xs, ws, acc, GemmOptions{.trans_b = true, .precision = prec});
       gemm(xs, xs, sq, GemmOptions{.trans_b = true, .precision = prec});
     });
-    // Epilogues over the accumulators' own (mma) layouts; the no-op self-assignment makes each
-    // loop follow its accumulator's layout (docs/gemm.md).
+    // Epilogues: a loop that reads an accumulator by its own indices runs on its (mma) layout.
     parallel({bm, rows_pad}, [&](Var m, Var c) {
       Expr row = mb * bm + m;
-      acc[m][c] = acc[m][c] * 1.0f;
       if_(row < T && c < rows, [&] { partial_mix[s][row][c] = acc[m][c]; });
     });
     parallel({bm, bm}, [&](Var m, Var j) {
       Expr row = mb * bm + m;
-      sq[m][j] = sq[m][j] * 1.0f;
       if_(row < T && m == j, [&] { partial_sqrsum[s][row] = sq[m][j]; });
     });
     pdl_trigger();

@@ -89,7 +89,7 @@ TEST_CASE("a cpu-target CompiledKernel runs on host tensors", "[codegen][target]
   // The CPU runs every lowering pass too: the same pipeline as CUDA, thread-level IR at the end.
   REQUIRE(k.ir_after_passes().size() == tessera::codegen::pass_names().size());
   CHECK(k.ir_after_passes().back().pass == "plan_shared_memory");
-  CHECK(k.ir_after_passes().back().ir.find("parallel") == std::string::npos);
+  CHECK(k.ir_after_passes().back().ir.find("fragment") == std::string::npos);
   CHECK(k.timings().llvm_ms >= 0);
   CHECK_THROWS_WITH(k.cuda_source(), Contains("only for the cuda target"));
   CHECK_THROWS_WITH(k.ptx(), Contains("only for the cuda target"));

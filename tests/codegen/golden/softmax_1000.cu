@@ -31,8 +31,8 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
   // reduce_max v -> row_max axis=0 clear  (kernels.cpp:57)
   {
     float part_[1];
-    #pragma unroll
-    for (int lead_ = 0; lead_ < 1; ++lead_) {
+    {
+      const int lead_ = 0;
       part_[lead_] = -__int_as_float(0x7f800000);
       #pragma unroll
       for (int r_ = 0; r_ < 8; ++r_) {
@@ -44,14 +44,12 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
     }
     float* scratch_ = reinterpret_cast<float*>(tessera_smem + 0);  // shared [4], kernels.cpp:57
     if ((thread_idx & 31) == 0) {
-      #pragma unroll
-      for (int lead_ = 0; lead_ < 1; ++lead_) {
-        scratch_[(thread_idx >> 5) + lead_] = part_[lead_];
-      }
+      const int lead_ = 0;
+      scratch_[(thread_idx >> 5) + lead_] = part_[lead_];
     }
     __syncthreads();
-    #pragma unroll
-    for (int lead_ = 0; lead_ < 1; ++lead_) {
+    {
+      const int lead_ = 0;
       part_[lead_] = scratch_[lead_];
       #pragma unroll
       for (int w_ = 1; w_ < 4; ++w_) {
@@ -78,8 +76,8 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
   // reduce_sum v -> row_sum axis=0 clear  (kernels.cpp:60)
   {
     float part_1[1];
-    #pragma unroll
-    for (int lead_ = 0; lead_ < 1; ++lead_) {
+    {
+      const int lead_ = 0;
       part_1[lead_] = 0.0f;
       #pragma unroll
       for (int r_ = 0; r_ < 8; ++r_) {
@@ -91,14 +89,12 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
     }
     float* scratch_1 = reinterpret_cast<float*>(tessera_smem + 0);  // shared [4], kernels.cpp:60
     if ((thread_idx & 31) == 0) {
-      #pragma unroll
-      for (int lead_ = 0; lead_ < 1; ++lead_) {
-        scratch_1[(thread_idx >> 5) + lead_] = part_1[lead_];
-      }
+      const int lead_ = 0;
+      scratch_1[(thread_idx >> 5) + lead_] = part_1[lead_];
     }
     __syncthreads();
-    #pragma unroll
-    for (int lead_ = 0; lead_ < 1; ++lead_) {
+    {
+      const int lead_ = 0;
       part_1[lead_] = scratch_1[lead_];
       #pragma unroll
       for (int w_ = 1; w_ < 4; ++w_) {

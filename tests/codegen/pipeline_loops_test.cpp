@@ -1,4 +1,4 @@
-// The software-pipelining pass on DSL-built IR: its structure (ring slots, prologue, steady
+// Pass pipeline_loops on DSL-built IR: its structure (ring slots, prologue, steady
 // state, drain) and, by simulating the rewritten loop with a model of cp.async groups and
 // barriers, that every iteration computes on its own tile, landed and not overwritten, for trip
 // counts 0, 1, 2, 3, non-multiples of the stage count and larger.

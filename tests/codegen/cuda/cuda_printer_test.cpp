@@ -1,4 +1,4 @@
-// The CUDA emitter and the JIT facade without a GPU: emitted source shape, NVRTC compiles for
+// The CUDA printer and the JIT facade without a GPU: the printed source, NVRTC compiles for
 // sm_80 and sm_90a, and ptxas' resource report (no local memory, no spills).
 #include "base/error.h"
 #include "codegen/cuda/cuda_printer.h"
@@ -91,7 +91,7 @@ TEST_CASE("vector_add: 16-byte accesses with a predicated tail", "[codegen][emit
   CHECK(src.find("tessera::load_vec<4>(x + ") != std::string::npos);
   CHECK(src.find("tessera::store_vec<4>(z + ") != std::string::npos);
   CHECK(src.find("<= n") != std::string::npos); // vector bounds check against the dynamic dim
-  CHECK(src.find("emit_test.cpp:") != std::string::npos);
+  CHECK(src.find("cuda_printer_test.cpp:") != std::string::npos);
 }
 
 TEST_CASE("emission is deterministic", "[codegen][emit]") {
