@@ -96,6 +96,7 @@ private:
       auto& info = c_.frags.at(frag.get());
       info.global_bytes = std::max(info.global_bytes, bytes);
     }
+    void distribute(const Buffer& frag) override { c_.frags.at(frag.get()).candidate = true; }
     void same_partition(const Buffer& a, const Buffer& b) override {
       c_.links.emplace_back(a.get(), b.get());
     }

@@ -1,6 +1,6 @@
 /** \file
  * What a kernel author includes: the kernel builder (kernels, tensors, fragments, loops,
- * statements — dsl/kernel_builder.h) and the tile ops (ops/<op>.h: copy, fill, reduce_*,
+ * statements — dsl/kernel_builder.h) and the tile ops (ops/<op>.h: copy, fill, reduce_*, cumsum,
  * gemm). docs/dsl.md is the reference.
  */
 #pragma once
@@ -10,3 +10,4 @@
 #include "ops/fill.h"
 #include "ops/gemm.h"
 #include "ops/reduce.h"
+#include "ops/scan.h"

@@ -32,6 +32,10 @@ public:
   /** Fragment `frag` is copied to or from global elements of `bytes` bytes: its vector width is
    *  chosen for 16-byte accesses of them. */
   virtual void global_access(const ir::Buffer& frag, int bytes) = 0;
+  /** The op wants fragment `frag` spread over the threads along its last axis, as a parallel
+   *  loop over that axis would (without a request, a fragment no loop spreads stays
+   *  replicated while it is small). */
+  virtual void distribute(const ir::Buffer& frag) = 0;
   /** `a` and `b` must share one partition (a register-to-register copy, a leading-axis
    *  reduction). */
   virtual void same_partition(const ir::Buffer& a, const ir::Buffer& b) = 0;

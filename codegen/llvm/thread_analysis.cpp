@@ -248,7 +248,56 @@ ThreadAnalysis::ThreadAnalysis(const Kernel& kernel) {
       for_each_child(s, [&](const Stmt& c) { walk(c, child_ctx); });
     };
     walk(kernel.body, false);
+    if (!changed) {
+      changed = mark_updated_in_thread_loops(kernel.body);
+    }
   }
+}
+
+bool ThreadAnalysis::mark_updated_in_thread_loops(const Stmt& body) {
+  // A local that a thread loop updates from its own value (`carry = carry + total`) needs one
+  // copy per thread even when every thread computes the same value: the CPU runs the threads
+  // one after another, so the second would start from the first one's result. The regions
+  // mirror Translator::block_level: what it wraps in a thread loop.
+  bool changed = false;
+  auto mark = [&](const Stmt& region) {
+    any_stmt(region, [&](const Stmt& x) {
+      const auto* st = x.as<Store>();
+      if (st != nullptr && st->buffer->scope == Scope::local && !varying_local(st->buffer.get()) &&
+          any_expr(st->value, [&](const Expr& e) {
+            const auto* l = e.as<Load>();
+            return l != nullptr && l->buffer.get() == st->buffer.get();
+          })) {
+        varying_locals_.insert(st->buffer.get());
+        changed = true;
+      }
+      return false;
+    });
+  };
+  std::function<void(const Stmt&)> place = [&](const Stmt& s) {
+    if (!s.defined()) {
+      return;
+    }
+    if (!is_sync(s) || own_has_warp_op(s)) {
+      if (per_thread(s) || own_has_warp_op(s)) {
+        mark(s);
+      }
+      return;
+    }
+    if (const auto* b = s.as<Block>()) {
+      for (const Stmt& c : b->stmts) {
+        if (c.kind() != StmtKind::Allocate && !is_sync(c) && per_thread(c)) {
+          mark(c);
+        } else {
+          place(c);
+        }
+      }
+      return;
+    }
+    for_each_child(s, place);
+  };
+  place(body);
+  return changed;
 }
 
 } // namespace tessera::codegen::cpu_internal

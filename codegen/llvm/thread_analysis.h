@@ -37,6 +37,10 @@ public:
   bool per_thread(const ir::Stmt& s) const;
 
 private:
+  /** Marks uniform locals updated from their own value inside a thread loop as varying; true
+   *  if it marked any. */
+  bool mark_updated_in_thread_loops(const ir::Stmt& body);
+
   std::set<const ir::BufferNode*> varying_locals_;
   std::set<const ir::ExprNode*> varying_vars_;
 };
