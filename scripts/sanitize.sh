@@ -2,7 +2,7 @@
 # Runs compute-sanitizer (memcheck, racecheck, synccheck, initcheck) over every example program
 # and every mHC op/variant at two sizes, on the GPU machine, from a carried build-gpu/.
 # Prints one line per run and a summary; exits non-zero if any run reports an error.
-#   scripts/sanitize.sh [examples|mhc|all]
+#   scripts/sanitize.sh [examples|mhc|all]      SANITIZE_TOOLS="memcheck racecheck" for a subset
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build-gpu
@@ -29,13 +29,15 @@ check() { # name, tool, command...
     echo "ok   $tool $name: $summary"
   fi
 }
-tools=(memcheck racecheck synccheck initcheck)
+read -r -a tools <<<"${SANITIZE_TOOLS:-memcheck racecheck synccheck initcheck}"
 if [[ $mode == examples || $mode == all ]]; then
   for ex in vector_add rmsnorm softmax tutorial gemm; do
     bin=$build/examples/example_$ex
     [[ -x $bin ]] || { echo "missing $bin"; fails=$((fails + 1)); continue; }
     for tool in "${tools[@]}"; do check "$ex" "$tool" "$bin"; done
   done
+  ops_tests=$build/tests/ops/ops_gpu_tests # the tile ops' kernels (cumsum: shared scratch, barriers)
+  for tool in "${tools[@]}"; do check ops_gpu_tests "$tool" "$ops_tests"; done
 fi
 if [[ $mode == mhc || $mode == all ]]; then
   tessera=$build/tools/tessera

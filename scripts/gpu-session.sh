@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One GPU-machine session as one command (device tool), over a copy of the repository with the
+# carried build-gpu/ (scripts/build-gpu.sh + scripts/pack-gpu.sh) and, optionally, build-base/:
+# the benchmark binaries of an earlier commit, for a same-run, same-card A/B comparison.
+#   scripts/gpu-session.sh [tests] [diff] [bench] [sanitize]      (default: all four)
+# Everything lands in $OUT/results.tgz (the device tool returns at most 8 files) and a short
+# summary is printed last.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$here/out}
+work=$out/session
+mkdir -p "$work"
+# CTest files hold the absolute paths of the machine that configured the build.
+src=$(grep -m1 '^CMAKE_HOME_DIRECTORY' "$here/build-gpu/CMakeCache.txt" | cut -d= -f2)
+if [[ -n "$src" && "$src" != "$here" && ! -e "$src" ]]; then
+  mkdir -p "$(dirname "$src")" && ln -s "$here" "$src"
+fi
+steps=${*:-tests diff bench sanitize}
+summary=()
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem \
+  --format=csv | tee "$work/gpu.txt"
+date -u | tee -a "$work/gpu.txt"
+export TESSERA_CACHE_DIR=/tmp/tessera-session-cache
+
+if [[ $steps == *tests* ]]; then
+  (cd "$here/build-gpu" && ctest --output-on-failure -L gpu) >"$work/ctest-gpu.log" 2>&1
+  summary+=("tests: $(grep -E 'tests passed|tests failed' "$work/ctest-gpu.log" | tail -1)")
+fi
+
+if [[ $steps == *diff* ]]; then
+  # GPU outputs for scripts/differential.py, which reruns the same seeds on the CPU backend.
+  fails=0
+  for T in 5 33; do
+    for case in mhc_pre:plain mhc_pre:norm mhc_pre:broadcast mhc_post:plain \
+      mhc_fused_post_pre:plain mhc_fused_post_pre:norm hc_head:plain sinkhorn:plain; do
+      op=${case%%:*} variant=${case##*:}
+      "$here/build-gpu/tools/tessera" run "$op" --tokens "$T" --hidden 1000 --variant "$variant" \
+        --seed 7 --target cuda --outputs "$work/diff/$op-$variant-T$T" >>"$work/diff.log" 2>&1 ||
+        fails=$((fails + 1))
+    done
+  done
+  summary+=("diff: GPU outputs written, $fails run(s) failed")
+fi
+
+if [[ $steps == *bench* ]]; then
+  # A, B, A, B: the two builds alternate so clock and thermal drift hit both alike.
+  for round in 1 2; do
+    for side in new base; do
+      dir=$here/build-gpu
+      [[ $side == base ]] && dir=$here/build-base
+      [[ -x $dir/bench/mhc_bench ]] || continue
+      "$dir/bench/mhc_bench" --quick --json "$work/mhc-$side-$round.json" \
+        >"$work/mhc-$side-$round.log" 2>&1
+      "$dir/bench/examples_bench" --json "$work/examples-$side-$round.json" \
+        >"$work/examples-$side-$round.log" 2>&1
+    done
+  done
+  summary+=("bench: $(ls "$work"/mhc-*.json 2>/dev/null | wc -l) mhc_bench runs")
+fi
+
+if [[ $steps == *sanitize* ]]; then
+  OUT=$work/sanitize timeout "${SANITIZE_SECONDS:-500}" "$here/scripts/sanitize.sh" all >"$work/sanitize.log" 2>&1
+  summary+=("sanitize: $(tail -1 "$work/sanitize.log")")
+fi
+
+tar czf "$out/results.tgz" -C "$out" session && rm -rf "$work"
+printf '%s\n' "${summary[@]}"
