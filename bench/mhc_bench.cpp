@@ -132,12 +132,14 @@ Subject make_subject(const std::string& op_name, std::int64_t H, std::int64_t T)
   s.sets = rotation(s.bytes);
 
   struct State {
+    std::vector<mhc::TensorSpec> tensors; // the NamedTensors' names point into these
     std::vector<tessera::TensorStorage> storage;
     std::vector<std::vector<mhc::NamedTensor>> sets; // the op's tensors, per input set
     tessera::TensorStorage workspace;
     TensorView ws;
   };
   auto st = std::make_shared<State>();
+  st->tensors = tensors;
   const std::int64_t ws_bytes =
       std::max<std::int64_t>(spec.workspace_bytes(c, T, plan.splits), 256);
   st->workspace = tessera::TensorStorage(tessera::MemoryKind::cuda, ws_bytes);
@@ -148,7 +150,7 @@ Subject make_subject(const std::string& op_name, std::int64_t H, std::int64_t T)
     std::vector<mhc::NamedTensor> views;
     std::size_t next_input = 0;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-      const mhc::TensorSpec& t = tensors[i];
+      const mhc::TensorSpec& t = st->tensors[i];
       const mhc::HostTensor* input = t.output ? nullptr : &generated[next_input++];
       const bool rotates = t.output || t.per_token;
       if (!rotates && shared[i] != SIZE_MAX) {
