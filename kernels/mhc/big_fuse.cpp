@@ -50,27 +50,43 @@ std::string describe(const BigFuseParams& p) {
 
 namespace {
 
-/** Warp 0's part: post and the Sinkhorn of comb, computed and stored by one thread (they are
- * tiny; the other threads collapse meanwhile). `red` holds the unscaled mixes and square sum. */
+/** Warp 0's part: post and the Sinkhorn of comb (tiny; the other warps collapse meanwhile).
+ * With n² ≤ 32 the whole warp runs the Sinkhorn (detail::sinkhorn_warp: a latency chain of
+ * shuffles instead of one thread's serial pass, the same bits); otherwise lane 0 alone.
+ * `red` holds the unscaled mixes and square sum. */
 void post_and_comb(const BigFuseParams& p, const TileRef& red, Expr r, const TileRef& scale,
                    const TileRef& base, const TileRef& post_mix, const TileRef& comb_mix, Expr t) {
   const int n = p.n;
-  for (int j = 0; j < n; ++j) {
-    post_mix[t][j] = sigmoid(red[n + j] * r * scale[1] + base[n + j]) * p.post_mult;
+  Expr lane = lane_idx();
+  if (n * n <= 32) {
+    if_(lane < n, [&] {
+      post_mix[t][lane] = sigmoid(red[n + lane] * r * scale[1] + base[n + lane]) * p.post_mult;
+    });
+    Expr e = lane % (n * n);
+    auto x = local(f32, {}, "comb");
+    x = red[2 * n + e] * r * scale[2] + base[2 * n + e];
+    detail::sinkhorn_warp(x, n, p.iters, p.sinkhorn_eps);
+    if_(lane < n * n, [&] { comb_mix[t][e / n][e % n] = x; });
+    return;
   }
-  auto c = local(f32, {n, n}, "comb");
-  for (int j = 0; j < n; ++j) {
-    for (int k = 0; k < n; ++k) {
-      const int idx = 2 * n + j * n + k;
-      c[j][k] = red[idx] * r * scale[2] + base[idx];
+  if_(lane == 0, [&] {
+    for (int j = 0; j < n; ++j) {
+      post_mix[t][j] = sigmoid(red[n + j] * r * scale[1] + base[n + j]) * p.post_mult;
     }
-  }
-  detail::sinkhorn_local(c, n, p.iters, p.sinkhorn_eps);
-  for (int j = 0; j < n; ++j) {
-    for (int k = 0; k < n; ++k) {
-      comb_mix[t][j][k] = c[j][k];
+    auto c = local(f32, {n, n}, "comb");
+    for (int j = 0; j < n; ++j) {
+      for (int k = 0; k < n; ++k) {
+        const int idx = 2 * n + j * n + k;
+        c[j][k] = red[idx] * r * scale[2] + base[idx];
+      }
     }
-  }
+    detail::sinkhorn_local(c, n, p.iters, p.sinkhorn_eps);
+    for (int j = 0; j < n; ++j) {
+      for (int k = 0; k < n; ++k) {
+        comb_mix[t][j][k] = c[j][k];
+      }
+    }
+  });
 }
 
 /** pre[j] = sigmoid(m[j]·scale[0] + base[j]) + pre_eps into a per-thread local. */
@@ -133,11 +149,11 @@ ir::Kernel big_fuse(const BigFuseParams& p) {
     Expr r = rsqrt(red[M] / rms_k + p.rms_eps);
 
     thread_range(0, 32, [&] {
-      Expr first = thread_idx() == 0;
-      if (plain) {
-        first = first && hblk == 0;
+      if (plain) { // one block of the token's row writes post and comb
+        if_(hblk == 0, [&] { post_and_comb(p, red, r, scale, base, post_mix, comb_mix, t); });
+      } else {
+        post_and_comb(p, red, r, scale, base, post_mix, comb_mix, t);
       }
-      if_(first, [&] { post_and_comb(p, red, r, scale, base, post_mix, comb_mix, t); });
     });
 
     thread_range(32, block_threads, [&] {

@@ -134,6 +134,9 @@ struct SinkhornParams {
   int iters = 20;
   float eps = 1e-6f;
   int threads = 128;
+  /** Each warp runs 32 / n² tokens, a lane per element (detail::sinkhorn_warp: short latency
+   * chains, for few tokens); else a thread per token (most throughput, for many). n² ≤ 32. */
+  bool warp = false;
 
   auto operator<=>(const SinkhornParams&) const = default;
 };

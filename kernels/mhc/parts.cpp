@@ -99,6 +99,57 @@ void sinkhorn_local(const TileRef& c, int n, int iters, float eps) {
   }
 }
 
+void sinkhorn_warp(const TileRef& x, int n, int iters, float eps) {
+  // Lane l holds element e = l mod n² = (row e / n, column e mod n) of the matrix of its group
+  // of n² lanes (32 / n² matrices per warp; lanes past the last whole group form a partial one
+  // whose shuffles stay inside the warp and whose results are never stored). Row and column
+  // sums gather their n elements in index order, exactly as sinkhorn_local adds them, so the
+  // results agree bit for bit; each normalisation costs n shuffles and one reciprocal instead of
+  // a serial pass over the matrix.
+  const int nn = n * n;
+  Expr lane = lane_idx();
+  Expr e = lane % nn;
+  Expr first = min(lane - e, Expr(32 - nn)); // the group's first lane (partial groups overlap)
+  Expr row = first + (e / n) * n;
+  Expr col = first + e % n;
+  auto acc = local(f32, {}, "sk_acc");
+  auto row_sum = [&] {
+    acc = shfl_idx(x, row);
+    for (int k = 1; k < n; ++k) {
+      acc = acc + shfl_idx(x, row + k);
+    }
+  };
+  auto col_sum = [&] {
+    acc = shfl_idx(x, col);
+    for (int j = 1; j < n; ++j) {
+      acc = acc + shfl_idx(x, col + j * n);
+    }
+  };
+  auto normalise_rows_warp = [&] {
+    row_sum();
+    x = x * (Expr(1.0f) / (acc + eps)); // normalise_rows: one reciprocal per row
+  };
+  auto normalise_cols_warp = [&] {
+    col_sum();
+    x = x * (Expr(1.0f) / (acc + eps));
+  };
+  // Row softmax, then + eps (§3.0 step 4).
+  acc = shfl_idx(x, row);
+  for (int k = 1; k < n; ++k) {
+    acc = max(Expr(acc), shfl_idx(x, row + k));
+  }
+  x = exp(x - acc);
+  row_sum();
+  x = x * (Expr(1.0f) / acc) + eps;
+  normalise_cols_warp();
+  if (iters > 1) {
+    serial(iters - 1, [&](Var) {
+      normalise_rows_warp();
+      normalise_cols_warp();
+    });
+  }
+}
+
 void collapse_tile(const TileRef& residual, const TileRef& out, Expr t, Expr tile_index, int hb,
                    int n, const TileRef& pre) {
   auto x = fragment(f32, {n, hb}, "x");

@@ -36,6 +36,13 @@ void reduce_partials(const TileRef& partial_mix, const TileRef& partial_sqrsum, 
  * + eps, column normalisation, then iters − 1 times row and column normalisation (§3.0). */
 void sinkhorn_local(const TileRef& c, int n, int iters, float eps);
 
+/** The same Sinkhorn spread over a warp (n² ≤ 32), 32 / n² matrices at once: lane l calls it
+ * with `x` (a per-thread scalar local) holding logit (e / n, e mod n), e = l mod n², of matrix
+ * l / n², and gets that element of the result, bit-identical to sinkhorn_local's. Lanes of the
+ * partial group past the last whole one (32 mod n² of them) get values that must not be stored.
+ * All 32 lanes of the warp must call it. */
+void sinkhorn_warp(const TileRef& x, int n, int iters, float eps);
+
 /** `out[t, tile] = bf16(Σ_j pre[j] · residual[t, j, tile])` for H tile `tile_index` of `hb`
  * elements; `pre` is a per-thread local `[n]`. Collective over the participating threads. */
 void collapse_tile(const TileRef& residual, const TileRef& out, Expr t, Expr tile_index, int hb,

@@ -27,11 +27,49 @@ constexpr int kPostTileH = 512;
 // (T 1024, H 4096 on a 2-core Zen 3: 512 → 6.7 ms, 2048 → 5.2 ms).
 constexpr int kCpuPostTileH = 2048;
 
+/** An override of a built-in choice for measuring alternatives on a device without a rebuild:
+ * the environment variable `name`, read once; `fallback` when unset. UserError when it is not
+ * a whole number in [lo, hi]. */
+std::int64_t override_or(const char* name, std::int64_t fallback, std::int64_t lo,
+                         std::int64_t hi) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    return fallback;
+  }
+  char* end = nullptr;
+  const long long x = std::strtoll(v, &end, 10);
+  if (*end != '\0' || x < lo || x > hi) {
+    throw UserError(fmt::format("{}={}: expected a whole number in [{}, {}]", name, v, lo, hi));
+  }
+  return x;
+}
+
 int post_tile_h(const PlanTarget& target, std::int64_t tokens) {
   if (target.target == Target::cpu) {
     return kCpuPostTileH;
   }
+  // TESSERA_MHC_POST_TILE_H: a fixed tile for every T (multiples of 8 from 256: 32 to 1024
+  // threads), for measurements.
+  static const std::int64_t forced = override_or("TESSERA_MHC_POST_TILE_H", 0, 256, 8192);
+  if (forced != 0) {
+    if (forced % 8 != 0) {
+      throw UserError(fmt::format("TESSERA_MHC_POST_TILE_H={}: expected a multiple of 8", forced));
+    }
+    return static_cast<int>(forced);
+  }
   return tokens <= kPostSmallT ? kPostSmallTileH : kPostTileH;
+}
+
+// The standalone Sinkhorn runs a warp per 32 / n² tokens up to this T (latency-bound: 20
+// dependent normalisations per token), a thread per token beyond (throughput-bound: the warp
+// form executes 16x the instructions per token for n = 4). TESSERA_MHC_SINKHORN_WARP_MAX_T
+// overrides it for measurements.
+constexpr std::int64_t kSinkhornWarpMaxT = 4096;
+
+std::int64_t sinkhorn_warp_max_t() {
+  static const std::int64_t t =
+      override_or("TESSERA_MHC_SINKHORN_WARP_MAX_T", kSinkhornWarpMaxT, 0, std::int64_t{1} << 40);
+  return t;
 }
 
 /** Split count of the single-pass fused post+pre kernel (T <= kFusedSmallT). */
@@ -138,7 +176,10 @@ public:
       break;
     case Op::sinkhorn:
       add("sinkhorn",
-          kernels::SinkhornParams{.n = n, .iters = c_.sinkhorn_iters, .eps = c_.hc_sinkhorn_eps},
+          kernels::SinkhornParams{.n = n,
+                                  .iters = c_.sinkhorn_iters,
+                                  .eps = c_.hc_sinkhorn_eps,
+                                  .warp = n * n <= 32 && r_.tokens <= sinkhorn_warp_max_t()},
           {viewed("logits", {T, n, n}), viewed("comb", {T, n, n})});
       break;
     case Op::stage_a: {
