@@ -46,7 +46,8 @@ public:
     case StmtKind::Allocate: {
       const Buffer& b = s.as<Allocate>()->buffer;
       if (b->scope == Scope::shared) {
-        const std::int64_t bytes = const_numel(b) * static_cast<std::int64_t>(dtype_size(b->dtype));
+        const std::int64_t bytes =
+            storage_numel(b) * static_cast<std::int64_t>(dtype_size(b->dtype));
         requests.push_back(Request{b.get(), bytes, pos, -1});
       }
       return;

@@ -49,7 +49,7 @@ int shared_width(const Region& r, int cap) {
   }
   int w = pow2_dividing(std::max<std::int64_t>(1, known_multiple(last.start)), cap);
   w = std::min(w, pow2_dividing(const_extent(b, static_cast<int>(b->shape.size()) - 1), cap));
-  return w;
+  return std::min(w, pow2_dividing(storage_row_pitch(b), cap)); // padded rows start at k·pitch
 }
 
 /** The plan of one copy, given the layouts of the kernel's fragments. */

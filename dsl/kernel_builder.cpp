@@ -60,7 +60,7 @@ std::string kernel_context(const Trace& t, const SourceLoc& loc) {
 }
 
 TileRef allocate(Scope scope, DType dtype, std::vector<std::int64_t> shape, std::string name,
-                 const Loc& where, const char* what) {
+                 const Loc& where, const char* what, std::int64_t row_pad = 0) {
   Trace& t = trace(what);
   const SourceLoc loc = SourceLoc::from(where);
   auto b = std::make_shared<BufferNode>();
@@ -72,6 +72,14 @@ TileRef allocate(Scope scope, DType dtype, std::vector<std::int64_t> shape, std:
     b->shape.push_back(Expr(static_cast<int>(e)));
   }
   b->name = name.empty() ? fmt::format("{}{}", what, t.next_buffer++) : std::move(name);
+  if (row_pad < 0 || (row_pad > 0 && shape.empty())) {
+    throw UserError(fmt::format("{}: {}(): '{}': a row pad needs a tile with rows and must be >= 0 "
+                                "(got {})",
+                                kernel_context(t, loc), what, b->name, row_pad));
+  }
+  if (row_pad > 0) {
+    b->row_pitch = shape.back() + row_pad;
+  }
   b->dtype = dtype;
   b->scope = scope;
   b->writable = true;
@@ -344,6 +352,11 @@ TileRef fragment(DType dtype, std::vector<std::int64_t> shape, std::string name,
 }
 TileRef shared(DType dtype, std::vector<std::int64_t> shape, std::string name, Loc loc) {
   return allocate(Scope::shared, dtype, std::move(shape), std::move(name), loc, "shared");
+}
+TileRef shared(DType dtype, std::vector<std::int64_t> shape, std::string name, RowPad pad,
+               Loc loc) {
+  return allocate(Scope::shared, dtype, std::move(shape), std::move(name), loc, "shared",
+                  pad.elements);
 }
 TileRef local(DType dtype, std::vector<std::int64_t> shape, std::string name, Loc loc) {
   return allocate(Scope::local, dtype, std::move(shape), std::move(name), loc, "local");

@@ -161,6 +161,19 @@ TileRef fragment(DType dtype, std::vector<std::int64_t> shape, std::string name 
 /** A tile in shared memory. */
 TileRef shared(DType dtype, std::vector<std::int64_t> shape, std::string name = "",
                Loc loc = Loc::current());
+
+/** Extra elements stored after every row (last axis) of a shared tile. */
+struct RowPad {
+  std::int64_t elements = 0;
+};
+/** A shared tile whose rows are padded in storage: `shared(bf16, {64, 64}, "x_s", RowPad{16})`
+ *  stores rows 80 elements apart, so that a warp reading one column chunk of 8 consecutive rows
+ *  spreads over all shared-memory banks instead of hitting the same ones (a 128-byte row pitch
+ *  maps every row to the same banks). Indexing, copies and gemm see the logical shape; the pad
+ *  costs shared memory only. Vector copies into the tile need the padded row to keep their
+ *  alignment (pad in multiples of 16 bytes). */
+TileRef shared(DType dtype, std::vector<std::int64_t> shape, std::string name, RowPad pad,
+               Loc loc = Loc::current());
 /** Per-thread registers; shape {} is a scalar variable (`acc = acc + x`). */
 TileRef local(DType dtype, std::vector<std::int64_t> shape = {}, std::string name = "",
               Loc loc = Loc::current());

@@ -54,6 +54,21 @@ std::int64_t const_numel(const Buffer& b) {
   return n;
 }
 
+std::int64_t storage_row_pitch(const Buffer& b) {
+  if (b->shape.empty()) {
+    return 1;
+  }
+  return b->row_pitch > 0 ? b->row_pitch : const_extent(b, static_cast<int>(b->shape.size()) - 1);
+}
+
+std::int64_t storage_numel(const Buffer& b) {
+  const std::int64_t n = const_numel(b);
+  if (n <= 0 || b->row_pitch == 0 || b->shape.empty()) {
+    return n;
+  }
+  return n / const_extent(b, static_cast<int>(b->shape.size()) - 1) * b->row_pitch;
+}
+
 Expr IntImm::make(DType t, std::int64_t v) {
   if (!is_integer(t) && t != DType::boolean) {
     throw InternalError(fmt::format("IntImm of non-integer type {}", dtype_name(t)));

@@ -166,6 +166,11 @@ struct BufferNode {
   /** Made by a lowering for its own use (scratch, a register array), not by the DSL: backends
    *  may give it the name as is, it cannot collide with the user's names. */
   bool internal = false;
+  /** Shared tiles: elements from the start of one row (last axis) to the next; 0 means the last
+   *  extent (dense). A longer pitch pads every row, so that threads reading the same columns of
+   *  different rows hit different shared-memory banks. Only storage changes: the logical shape,
+   *  bounds and copies are those of `shape`. */
+  std::int64_t row_pitch = 0;
 };
 
 /** Shared handle to a BufferNode. */
@@ -175,6 +180,11 @@ using Buffer = std::shared_ptr<const BufferNode>;
 std::int64_t const_extent(const Buffer& b, int d);
 /** Number of elements when every extent is constant, else -1. */
 std::int64_t const_numel(const Buffer& b);
+/** Elements between consecutive rows of the last axis in storage: row_pitch if set, else the last
+ *  extent (-1 if dynamic). */
+std::int64_t storage_row_pitch(const Buffer& b);
+/** Elements of storage (numel with the row pitch): what a shared tile occupies; -1 if dynamic. */
+std::int64_t storage_numel(const Buffer& b);
 
 // ---------------------------------------------------------------------------------------------
 // Expressions

@@ -89,6 +89,9 @@ public:
       if (op->offset >= 0) {
         note = fmt::format("smem offset {}", op->offset);
       }
+      if (b->row_pitch > 0) {
+        note += fmt::format("{}row pitch {}", note.empty() ? "" : ", ", b->row_pitch);
+      }
       line(s,
            fmt::format("{} {}: {}[{}]", scope_name(b->scope), b->name, dtype_name(b->dtype),
                        shape_string(b->shape)),

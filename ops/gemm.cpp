@@ -46,8 +46,8 @@ GemmShape gemm_shape(const Gemm& op, const std::string& kernel, bool whole_k_ste
   g.k = op.trans_a ? a0 : a1;
   g.n = op.trans_b ? b0 : b1;
   const std::int64_t kb = op.trans_b ? b1 : b0;
-  g.lda = a1;
-  g.ldb = b1;
+  g.lda = ir::storage_row_pitch(op.a); // padded shared tiles: the stored row length
+  g.ldb = ir::storage_row_pitch(op.b);
   if (kb != g.k)
     fail(op, kernel,
          fmt::format("inner dimensions differ ({} of '{}' vs {} of '{}')", g.k, op.a->name, kb,
@@ -138,9 +138,12 @@ void Gemm::verify(const VerifyContext& ctx) const {
   }
   const DType ta = a->dtype, tb = b->dtype;
   const bool half = (ta == DType::bf16 || ta == DType::f16) && tb == ta;
-  if (!half && !(ta == DType::f32 && tb == DType::f32)) {
-    ctx.fail(loc, fmt::format("gemm of '{}' ({}) and '{}' ({}): operands must both be bf16, both "
-                              "f16 or both f32",
+  // Mixed operands (bf16 activations times f32 weights) take the TF32/FP32 paths: 16-bit values
+  // are exact in TF32, so only the f32 side is rounded, as for an all-f32 gemm.
+  const bool f32_side = ta == DType::f32 || tb == DType::f32;
+  if (!half && !f32_side) {
+    ctx.fail(loc, fmt::format("gemm of '{}' ({}) and '{}' ({}): 16-bit operands must have the "
+                              "same type (bf16 with bf16, f16 with f16; either may meet f32)",
                               a->name, dtype_name(ta), b->name, dtype_name(tb)));
   }
   auto shape = [](const Buffer& x) {

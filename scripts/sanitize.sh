@@ -41,7 +41,8 @@ if [[ $mode == examples || $mode == all ]]; then
 fi
 if [[ $mode == mhc || $mode == all ]]; then
   tessera=$build/tools/tessera
-  for size in "3 4096" "40 1000"; do
+  # T = 40 and 130 take the token-tile stage A (block_m 64 and 128, both with a token tail).
+  for size in "3 4096" "40 1000" "130 1000"; do
     read -r tokens hidden <<<"$size"
     for op in "mhc_pre plain" "mhc_pre norm" "mhc_pre broadcast" "mhc_post plain" \
               "mhc_fused_post_pre plain" "mhc_fused_post_pre norm" "hc_head plain" "sinkhorn plain"; do

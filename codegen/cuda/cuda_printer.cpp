@@ -149,8 +149,9 @@ void CudaPrinter::stmt(const Stmt& s, bool last) {
         throw InternalError(
             fmt::format("cuda printer: shared buffer '{}' was not planned", b->name));
       }
-      line(fmt::format("{}* {} = reinterpret_cast<{}*>(tessera_smem + {});  // shared [{}]{}", t, n,
-                       t, op->offset, dims(const_shape(b)), where));
+      line(fmt::format("{}* {} = reinterpret_cast<{}*>(tessera_smem + {});  // shared [{}]{}{}", t,
+                       n, t, op->offset, dims(const_shape(b)),
+                       b->row_pitch > 0 ? fmt::format(", row pitch {}", b->row_pitch) : "", where));
       return;
     case Scope::fragment:
     case Scope::global:

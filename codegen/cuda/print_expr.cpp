@@ -137,10 +137,14 @@ std::string CudaPrinter::offset(const Buffer& b, const std::vector<Expr>& idx) {
       if (is_zero) {
         continue; // leading zero indices add nothing
       }
-      acc = wide ? fmt::format("static_cast<long long>({})", expr(idx[d])) : operand(idx[d], 6);
+      // A leading index is scaled by the extents after it: bind it tighter than `*` then.
+      const int level = d + 1 < idx.size() ? 5 : 6;
+      acc = wide ? fmt::format("static_cast<long long>({})", expr(idx[d])) : operand(idx[d], level);
       continue;
     }
-    const std::string e = extent(b, static_cast<int>(d));
+    const bool padded_row = d + 1 == idx.size() && b->row_pitch > 0;
+    const std::string e =
+        padded_row ? std::to_string(b->row_pitch) : extent(b, static_cast<int>(d));
     const std::string scaled = e == "1" ? acc : fmt::format("{} * {}", acc, e);
     acc = is_zero ? scaled : fmt::format("{} + {}", scaled, operand(idx[d], 5));
     if (d + 1 < idx.size()) {

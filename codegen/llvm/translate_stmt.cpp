@@ -493,7 +493,7 @@ void Translator::allocate_buffers(llvm::Value* scratch) {
     if (buffers_.count(buf.get())) {
       continue;
     }
-    const std::int64_t numel = const_numel(buf);
+    const std::int64_t numel = storage_numel(buf);
     if (numel < 0) {
       unsupported(buf->loc, "a " + std::string(scope_name(buf->scope)) + " buffer '" + buf->name +
                                 "' with a dynamic shape");
@@ -523,7 +523,7 @@ void Translator::allocate_buffers(llvm::Value* scratch) {
     for (std::size_t d = shape.size(); d-- > 0;) {
       info.strides[d] = i64(stride);
       info.extents[d] = i64(shape[d]);
-      stride *= shape[d];
+      stride *= d + 1 == shape.size() ? storage_row_pitch(buf) : shape[d];
     }
     buffers_[buf.get()] = std::move(info);
   }

@@ -49,16 +49,18 @@ struct StageAParams {
 };
 ir::Kernel stage_a(const StageAParams& p);
 
-/** Stage A on tensor cores for larger T: grid (ceil(T / block_m), S), 128 threads; per 64-wide
- * K tile (whole 64-blocks of the split: no masking) the x tile (bf16 → f32) and the fn tile go
- * to shared memory and one `gemm` (TF32 mma, or FFMA in the same layout for fp32) accumulates
- * into a block_m × ceil8(rows) fragment; Σx² is the diagonal of a second gemm x·xᵀ. */
+/** Stage A on tensor cores for larger T: grid (ceil(T / block_m), S), 128 threads. Per 64-wide
+ * K tile (whole 64-blocks of the split: no masking) the bf16 x tile and the f32 fn tile stream
+ * into row-padded shared rings (cp.async, `stages` deep) and one mixed bf16 × f32 `gemm` (TF32
+ * mma, or FFMA in the same layout for fp32) accumulates into a block_m × ceil8(rows) fragment,
+ * so fn is read once per block_m tokens; Σx² is summed with FMAs from the same shared x tile. */
 struct StageAMmaParams {
   std::int64_t k = 0;
   int rows = 24;
   int splits = 1;
   GemmPrecision precision = GemmPrecision::tf32;
   int block_m = 64;
+  int stages = 3; ///< cp.async ring depth of the x and fn tiles
 
   auto operator<=>(const StageAMmaParams&) const = default;
 };

@@ -73,6 +73,12 @@ std::int64_t sinkhorn_warp_max_t() {
   return t;
 }
 
+/** cp.async ring depth of the tensor-core stage A; TESSERA_MHC_STAGE_A_STAGES overrides it. */
+int stage_a_stages() {
+  static const std::int64_t stages = override_or("TESSERA_MHC_STAGE_A_STAGES", 3, 1, 6);
+  return static_cast<int>(stages);
+}
+
 /** Split count of the single-pass fused post+pre kernel (T <= kFusedSmallT). */
 int fused_small_splits(const Config& c, std::int64_t tokens) {
   if (c.split.kind == SplitPolicy::Kind::fixed) {
@@ -134,12 +140,12 @@ public:
     const int M = c_.mix_count();
     switch (r_.op) {
     case Op::mhc_pre:
-      use_workspace(pre_splits(c_.k()), M);
+      use_workspace(pre_splits(c_.k(), c_.gemm_precision), M);
       stage_a("residual", c_.k(), M, c_.gemm_precision);
       big_fuse(pre_variant(c_), "residual", "post_mix", "comb_mix");
       break;
     case Op::mhc_pre_broadcast:
-      use_workspace(pre_splits(c_.hidden), M);
+      use_workspace(pre_splits(c_.hidden, c_.gemm_precision), M);
       stage_a("embedding", c_.hidden, M, c_.gemm_precision);
       big_fuse(kernels::BigFuseVariant::broadcast, "embedding", "post_mix", "comb_mix");
       break;
@@ -155,7 +161,7 @@ public:
              viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
              as_given("residual_out"), mix_, sqrsum_});
       } else {
-        use_workspace(pre_splits(c_.k()), M);
+        use_workspace(pre_splits(c_.k(), c_.gemm_precision), M);
         post("residual", "residual_out");
         stage_a("residual_out", c_.k(), M, c_.gemm_precision);
       }
@@ -164,7 +170,7 @@ public:
     case Op::hc_head:
       // The head's projection has n rows and is full fp32 (spec §3.8), whatever
       // config.gemm_precision says.
-      use_workspace(pre_splits(c_.k()), n);
+      use_workspace(pre_splits(c_.k(), GemmPrecision::fp32), n);
       stage_a("residual", c_.k(), n, GemmPrecision::fp32);
       add("head_collapse",
           kernels::HeadCollapseParams{.hidden = c_.hidden,
@@ -200,8 +206,17 @@ public:
 
 private:
   /** The stage-A split count of an op that chooses it (1 for T = 0: nothing runs). */
-  int pre_splits(std::int64_t k) const {
-    return r_.tokens == 0 ? 1 : num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_));
+  int pre_splits(std::int64_t k, GemmPrecision precision) const {
+    return r_.tokens == 0 ? 1
+                          : num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_),
+                                           tile_stage_a(precision));
+  }
+
+  /** The token-tile stage A on a GPU; the CPU backend keeps the per-token kernel, whose
+   * vectorised thread loop is its fastest form (the tile's gemm runs there as scalar FMA loops;
+   * its CPU numerics are tested directly). */
+  bool tile_stage_a(GemmPrecision precision) const {
+    return r_.target.target == Target::cuda && use_stage_a_mma(r_.tokens, precision);
   }
 
   /** Partials of `rows` mixes in the workspace, `splits` deep. */
@@ -215,15 +230,19 @@ private:
 
   /** Partials the caller passes (the stages alone): S is theirs, or the plan's choice. */
   void use_caller_partials(std::int64_t k) {
-    plan_.splits = r_.splits > 0 ? r_.splits : pre_splits(k);
+    plan_.splits = r_.splits > 0 ? r_.splits : pre_splits(k, c_.gemm_precision);
     mix_ = as_given("partial_mix");
     sqrsum_ = as_given("partial_sqrsum");
   }
 
   KernelChoice stage_a_params(std::int64_t k, int rows, GemmPrecision precision) const {
-    if (use_stage_a_mma(r_.tokens)) {
-      return kernels::StageAMmaParams{
-          .k = k, .rows = rows, .splits = plan_.splits, .precision = precision};
+    if (tile_stage_a(precision)) {
+      return kernels::StageAMmaParams{.k = k,
+                                      .rows = rows,
+                                      .splits = plan_.splits,
+                                      .precision = precision,
+                                      .block_m = stage_a_block_m(r_.tokens),
+                                      .stages = stage_a_stages()};
     }
     return kernels::StageAParams{.k = k,
                                  .rows = rows,
@@ -353,11 +372,10 @@ PlanTarget target_for(MemoryKind memory, int device) {
                                     : PlanTarget{Target::cuda, device, std::nullopt};
 }
 
-bool use_stage_a_mma(std::int64_t tokens) {
+bool use_stage_a_mma(std::int64_t tokens, GemmPrecision precision) {
   // TESSERA_MHC_STAGE_A=fma|mma|auto picks the stage-A kernel (read once): the per-token FMA
-  // kernel, the 64-token tensor-core tile (T > 16), or the default below. It exists so the two
-  // paths can be compared on a device and so the tensor-core path can be switched off without a
-  // rebuild.
+  // kernel, the token-tile tensor-core kernel (T > 16, either precision), or the default below.
+  // It exists so the paths can be compared on a device without a rebuild.
   static const std::string mode = [] {
     const char* v = std::getenv("TESSERA_MHC_STAGE_A");
     return std::string(v ? v : "auto");
@@ -368,20 +386,44 @@ bool use_stage_a_mma(std::int64_t tokens) {
   if (mode != "mma" && mode != "auto") {
     throw UserError(fmt::format("TESSERA_MHC_STAGE_A={}: expected fma, mma or auto", mode));
   }
-  // auto = the per-token FMA kernel. Measured on an H200 (2026-11-28, bench/RESULTS.md) under
-  // CUDA-graph replay, the 64-token tensor-core tile was slower for mhc_pre at every T > 16
-  // (2.6 ms vs 0.84 ms at T = 4096, H = 4096) and 5-8x slower for hc_head's 4 rows; it stays
-  // available (and GPU-tested) behind TESSERA_MHC_STAGE_A=mma until its pipeline is tuned.
-  return mode == "mma" && tokens > kFusedSmallT;
+  if (tokens <= kFusedSmallT) {
+    return false; // decode: one token per block keeps every SM busy without a wide split
+  }
+  // auto: the tensor-core tile for TF32; exact fp32 (and hc_head, which is fp32 by the spec)
+  // would run the tile's FFMA form, which reads its operands element by element from shared
+  // memory, so it stays on the per-token kernel unless asked for.
+  return mode == "mma" || precision == GemmPrecision::tf32;
 }
 
-int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_count) {
-  int s = resolve_num_splits(c, sm_count, tokens, k);
-  if (c.split.kind == SplitPolicy::Kind::automatic && !use_stage_a_mma(tokens)) {
-    const std::int64_t cap = std::max<std::int64_t>(1, k / kStageATile);
-    s = static_cast<int>(std::min<std::int64_t>(s, cap));
+int stage_a_block_m(std::int64_t tokens) {
+  // TESSERA_MHC_STAGE_A_BLOCK_M (64 or 128): a fixed token tile, for measurements.
+  static const std::int64_t forced = override_or("TESSERA_MHC_STAGE_A_BLOCK_M", 0, 0, 128);
+  if (forced != 0) {
+    if (forced != 64 && forced != 128) {
+      throw UserError(fmt::format("TESSERA_MHC_STAGE_A_BLOCK_M={}: expected 64 or 128", forced));
+    }
+    return static_cast<int>(forced);
   }
-  return s;
+  return tokens <= 64 ? 64 : 128;
+}
+
+int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_count,
+                   bool tile_kernel) {
+  if (c.split.kind == SplitPolicy::Kind::fixed) {
+    return c.split.splits;
+  }
+  if (tile_kernel) {
+    // Two blocks fit on an SM (three 28 KB ring stages each): split K until the token tiles
+    // fill that once — never more blocks than one wave, whose tail would idle most SMs — and
+    // keep at least 4 K tiles per split.
+    const std::int64_t tiles = (tokens + stage_a_block_m(tokens) - 1) / stage_a_block_m(tokens);
+    const std::int64_t max_splits = std::max<std::int64_t>(1, (k / kSplitBlockK) / 4);
+    const std::int64_t s = (2 * static_cast<std::int64_t>(sm_count)) / tiles;
+    return static_cast<int>(std::clamp<std::int64_t>(s, 1, max_splits));
+  }
+  int s = resolve_num_splits(c, sm_count, tokens, k);
+  const std::int64_t cap = std::max<std::int64_t>(1, k / kStageATile);
+  return static_cast<int>(std::min<std::int64_t>(s, cap));
 }
 
 // -- Plans --------------------------------------------------------------------------------------

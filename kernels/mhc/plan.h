@@ -125,15 +125,20 @@ std::string describe(const Plan& plan);
 
 // -- The decisions, exposed for the host API's queries and the tests ----------------------------
 
-/** Whether stage A runs on tensor cores (stage_a_mma, 64-token tiles) for `tokens` tokens:
- * TESSERA_MHC_STAGE_A=mma and T > kFusedSmallT (the default, auto, and fma pick the per-token
- * FMA kernel; see plan.cpp for the measurements). */
-bool use_stage_a_mma(std::int64_t tokens);
+/** Whether stage A runs on tensor cores (stage_a_mma, token tiles) on a GPU for `tokens` tokens
+ * at `precision`: by default for T > kFusedSmallT in TF32; TESSERA_MHC_STAGE_A=mma also for fp32,
+ * =fma never (see plan.cpp). CPU plans always take the per-token kernel. */
+bool use_stage_a_mma(std::int64_t tokens, GemmPrecision precision);
+
+/** Tokens per block of the tensor-core stage A: 64 up to T = 64, else 128. */
+int stage_a_block_m(std::int64_t tokens);
 
 /** The stage-A split count for a reduction of length `k` over `tokens` tokens on `sm_count` SMs:
- * a fixed config.split as given; automatic: resolve_num_splits() (vLLM's compute_num_split),
- * capped at max(1, k / the FMA kernel's K tile) while the per-token FMA stage A runs (so every
- * split keeps at least one full K tile). */
-int num_splits_for(const Config& config, std::int64_t tokens, std::int64_t k, int sm_count);
+ * a fixed config.split as given; automatic: for the token-tile kernel (`tile_kernel`), enough
+ * splits for two blocks per SM (one wave) with at least four 64-wide K tiles each; for the
+ * per-token kernel, resolve_num_splits() (vLLM's compute_num_split) capped at max(1, k / its K
+ * tile). */
+int num_splits_for(const Config& config, std::int64_t tokens, std::int64_t k, int sm_count,
+                   bool tile_kernel);
 
 } // namespace tessera::mhc

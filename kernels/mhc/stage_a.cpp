@@ -65,12 +65,13 @@ ir::Kernel stage_a(const StageAParams& p) {
 }
 
 std::string describe(const StageAMmaParams& p) {
-  return fmt::format("K={} rows={} S={} {} block_m={}", p.k, p.rows, p.splits,
-                     p.precision == GemmPrecision::tf32 ? "tf32" : "fp32", p.block_m);
+  return fmt::format("K={} rows={} S={} {} block_m={} stages={}", p.k, p.rows, p.splits,
+                     p.precision == GemmPrecision::tf32 ? "tf32" : "fp32", p.block_m, p.stages);
 }
 
 ir::Kernel stage_a_mma(const StageAMmaParams& p) {
-  if (p.k < 1 || p.rows < 1 || p.splits < 1 || p.block_m % 16 != 0) {
+  if (p.k < 1 || p.rows < 1 || p.splits < 1 || p.block_m % 16 != 0 || p.block_m < 16 ||
+      p.stages < 1) {
     throw InternalError(fmt::format("mhc stage_a_mma: bad parameters ({})", describe(p)));
   }
   const int rows = p.rows;
@@ -78,6 +79,13 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
   const int bm = p.block_m;
   const int kt = kSplitBlockK; // split ranges are whole 64-blocks: tiles never straddle splits
   const int K = static_cast<int>(p.k);
+  constexpr int kThreads = 128;
+  constexpr int kWarps = kThreads / 32;
+  // Σx² is summed from the shared x tile: warp w reads rows w, w + 4, ... one whole row per load
+  // instruction (lane l: columns 2l, 2l + 1), so its 32 lanes hit 32 distinct banks whatever the
+  // row pitch; a warp sum per row finishes it.
+  static_assert(kSplitBlockK == 64, "a warp covers a 64-wide row with two elements per lane");
+  const int sq_rows = (bm + kWarps - 1) / kWarps;
   KernelBuilder kb("mhc_stage_a_mma");
   Dim T = kb.dim("num_tokens");
   auto x = kb.input("x", bf16, {T, K});
@@ -85,35 +93,49 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
   auto partial_mix = kb.output("partial_mix", f32, {p.splits, T, rows});
   auto partial_sqrsum = kb.output("partial_sqrsum", f32, {p.splits, T});
 
-  kb.launch(grid(ceil_div(T, Expr(bm)), p.splits), threads(128), [&](Var mb, Var s) {
+  kb.launch(grid(ceil_div(T, Expr(bm)), p.splits), threads(kThreads), [&](Var mb, Var s) {
     const detail::SplitRange split = detail::split_range(s, p.k, kSplitBlockK, p.splits);
+    // Each block reads fn once per K tile for bm tokens (the per-token kernel reads it per token).
     auto acc = fragment(f32, {bm, rows_pad}, "acc");
-    // Σx² per row is the diagonal of x·xᵀ: a second small gemm keeps it on tensor cores and in
-    // an evenly spread register layout (bf16 squares are exact in fp32).
-    auto sq = fragment(f32, {bm, bm}, "sq");
+    auto sq = local(f32, {sq_rows}, "sq");
     clear(acc);
-    clear(sq);
+    for (int j = 0; j < sq_rows; ++j) {
+      sq[j] = Expr(0.0f);
+    }
+    Expr warp = warp_idx();
+    Expr lane = lane_idx();
     pdl_wait();
     const ops::GemmPrecision prec =
         p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::fp32;
-    pipelined(split.num_blocks, 2, [&](Var i) {
+    pipelined(split.num_blocks, p.stages, [&](Var i) {
       Expr blk = split.begin_block + i;
-      auto xs = shared(f32, {bm, kt}, "x_s");
-      auto ws = shared(f32, {rows_pad, kt}, "fn_s");
+      // x stays bf16 in shared memory (cp.async, no conversion pass); the gemm widens it to TF32
+      // exactly. Rows padded by 16 elements keep the gemm's vector loads on distinct banks.
+      auto xs = shared(bf16, {bm, kt}, "x_s", RowPad{16});
+      auto ws = shared(f32, {rows_pad, kt}, "fn_s", RowPad{16});
       copy(x[tile(mb, bm)][tile(blk, kt)], xs);
       copy(fn[range(Expr(0), rows_pad)][tile(blk, kt)], ws);
       gemm(xs, ws, acc, GemmOptions{.trans_b = true, .precision = prec});
-      gemm(xs, xs, sq, GemmOptions{.trans_b = true, .precision = prec});
+      for (int j = 0; j < sq_rows; ++j) {
+        for (int e = 0; e < 2; ++e) {
+          Expr v = xs[warp + j * kWarps][lane * 2 + e];
+          sq[j] = sq[j] + v * v; // bf16 squares are exact in f32
+        }
+      }
     });
     // Epilogues: a loop that reads an accumulator by its own indices runs on its (mma) layout.
     parallel({bm, rows_pad}, [&](Var m, Var c) {
       Expr row = mb * bm + m;
       if_(row < T && c < rows, [&] { partial_mix[s][row][c] = acc[m][c]; });
     });
-    parallel({bm, bm}, [&](Var m, Var j) {
-      Expr row = mb * bm + m;
-      if_(row < T && m == j, [&] { partial_sqrsum[s][row] = sq[m][j]; });
-    });
+    // A butterfly over the warp (every lane takes part, outside the branch): the same order on
+    // every run.
+    auto total = local(f32, {}, "sq_total");
+    for (int j = 0; j < sq_rows; ++j) {
+      Expr row = mb * bm + warp + j * kWarps;
+      total = warp_sum(Expr(sq[j]));
+      if_(lane == 0 && row < T, [&] { partial_sqrsum[s][row] = total; });
+    }
     pdl_trigger();
   });
   return kb.build();

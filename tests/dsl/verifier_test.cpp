@@ -406,12 +406,13 @@ TEST_CASE("error: gemm operand types do not pair", "[dsl][verifier][error]") {
   int line = 0;
   kb.launch(grid(1), threads(128), [&](Var) {
     auto a = shared(bf16, {16, 16}, "a");
-    auto b = fragment(f32, {16, 16}, "b");
+    auto b = fragment(f16, {16, 16}, "b");
     auto c = fragment(f32, {16, 16}, "c");
     line = __LINE__ + 1;
     gemm(a, b, c);
   });
-  CHECK_ERROR(build_error(kb), "k", line, "gemm of 'a' (bf16) and 'b' (f32)");
+  CHECK_ERROR(build_error(kb), "k", line, "gemm of 'a' (bf16) and 'b' (f16)",
+              "16-bit operands must have the same type");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -206,6 +206,26 @@ enum class Path : int {
   fp32 = 3, ///< full-precision FFMA in the same accumulator layout (no tensor cores)
 };
 
+/** One k8 step of a warp tile: every (mt, nt) instruction tile of `acc` += af[mt] · bfr[nt]. */
+template <int MT, int NT, int R>
+__device__ __forceinline__ void mma_tiles_tf32(float (&acc)[R], const u32 (&af)[MT][4],
+                                               const u32 (&bfr)[NT][2]) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      float(&d)[4] = *reinterpret_cast<float(*)[4]>(&acc[(mt * NT + nt) * 4]);
+      mma_m16n8k8_tf32(d, af[mt], bfr[nt]);
+    }
+  }
+}
+
+/** Four consecutive elements, loaded from shared memory as one 8- or 16-byte vector. */
+template <typename T> struct alignas(4 * sizeof(T)) Quad { T v[4]; };
+template <typename T> __device__ __forceinline__ Quad<T> load_quad(const T* p) {
+  return *reinterpret_cast<const Quad<T>*>(p);
+}
+
 /** Element (row, col) of op(X) in a row-major shared tile with row stride LD. */
 template <bool TRANS, int LD, typename T>
 __device__ __forceinline__ T elem(const T* base, int row, int col) {
@@ -282,6 +302,47 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
         }
       }
     }
+  } else if constexpr (P == Path::tf32 && !TRANS_A && TRANS_B && K % 16 == 0 && LDA % 4 == 0 &&
+                       LDB % 4 == 0) {
+    // Both operands K-contiguous: the order of k inside a 16-wide slice is free (each k meets
+    // its own A and B values), so lane t takes k = 4t..4t+3 of the slice for both instruction
+    // steps — slot t of step s is k = 4t + 2s, slot t + 4 is k = 4t + 2s + 1 — and reads them
+    // with one 4-element vector load per operand row instead of four scalar loads. With row
+    // pitches of 8 (mod 32) words for 16-bit A and 16 (mod 32) words for f32 B (a RowPad of 16
+    // elements on 64-wide tiles), the loads of a warp fall on distinct banks.
+#pragma unroll
+    for (int kk = 0; kk < K; kk += 16) {
+      Quad<TA> ar[MT][2];
+      Quad<TB> br[NT];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        const int m0 = m_base + mt * 16;
+        ar[mt][0] = load_quad(a + (m0 + g) * LDA + kk + 4 * t);
+        ar[mt][1] = load_quad(a + (m0 + g + 8) * LDA + kk + 4 * t);
+      }
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        br[nt] = load_quad(b + (n_base + nt * 8 + g) * LDB + kk + 4 * t);
+      }
+#pragma unroll
+      for (int step = 0; step < 2; ++step) {
+        u32 af[MT][4];
+        u32 bfr[NT][2];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          af[mt][0] = to_tf32_operand(ar[mt][0].v[2 * step]);     // (g,     slot t)
+          af[mt][1] = to_tf32_operand(ar[mt][1].v[2 * step]);     // (g + 8, slot t)
+          af[mt][2] = to_tf32_operand(ar[mt][0].v[2 * step + 1]); // (g,     slot t + 4)
+          af[mt][3] = to_tf32_operand(ar[mt][1].v[2 * step + 1]); // (g + 8, slot t + 4)
+        }
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          bfr[nt][0] = to_tf32_operand(br[nt].v[2 * step]);
+          bfr[nt][1] = to_tf32_operand(br[nt].v[2 * step + 1]);
+        }
+        mma_tiles_tf32(acc, af, bfr);
+      }
+    }
   } else if constexpr (P == Path::tf32) {
 #pragma unroll
     for (int kk = 0; kk < K; kk += 8) {
@@ -303,14 +364,7 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
         bfr[nt][0] = to_tf32_operand(elem<TRANS_B, LDB>(b, kk + t, n0 + g));
         bfr[nt][1] = to_tf32_operand(elem<TRANS_B, LDB>(b, kk + t + 4, n0 + g));
       }
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-          float(&d)[4] = *reinterpret_cast<float(*)[4]>(&acc[(mt * NT + nt) * 4]);
-          mma_m16n8k8_tf32(d, af[mt], bfr[nt]);
-        }
-      }
+      mma_tiles_tf32(acc, af, bfr);
     }
   } else {
     // Full fp32: each thread computes its own accumulator elements with FFMA, k in order.

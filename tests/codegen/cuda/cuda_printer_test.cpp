@@ -137,3 +137,21 @@ TEST_CASE("example kernels compile for sm_80 and sm_90a", "[codegen][nvrtc]") {
     CHECK(tut.resources().local_bytes <= 16);
   }
 }
+
+TEST_CASE("a compound leading index is parenthesised before it is scaled by the row pitch",
+          "[codegen][emit]") {
+  // Regression: `s[t / 8 + 16][c]` once printed as `(t >> 3) + 16 * 12 + c`.
+  KernelBuilder kb("padded_rows");
+  auto out = kb.output("out", f32, {128});
+  kb.launch(grid(1), threads(128), [&](Var) {
+    auto s = shared(f32, {32, 8}, "s", RowPad{4});
+    fill(s, 1.0f);
+    Expr t = thread_idx();
+    out[t] = s[t / 8 + 16][t % 8];
+  });
+  const std::string src = Runtime::emit(kb.build());
+  INFO(src);
+  CHECK(src.find("((thread_idx >> 3) + 16) * 12 + (thread_idx & 7)") != std::string::npos);
+  CHECK(src.find("shared [32, 8], row pitch 12") != std::string::npos);
+  CHECK(src.find("1536 bytes") != std::string::npos); // 32 rows of 12 f32
+}

@@ -176,6 +176,43 @@ void run_stage_a(const mhc::Config& c, const void* x, const float* w, std::int64
 
 } // namespace
 
+TEST_CASE("tensor-core stage A (token tiles, padded shared rings) on the CPU", "[cpu][mhc]") {
+  // The same IR the GPU runs as mma.sync: token tails (T not a multiple of block_m), a K tail
+  // (H = 1000: K = 4000 is not a multiple of 64), splits, ring depths and both precisions,
+  // against the fp64 reference (TF32: fn rounded as the tensor cores round it).
+  for (std::int64_t H : {1000, 4096}) {
+    for (std::int64_t T : {17, 77, 130}) {
+      for (int bm : {64, 128}) {
+        for (auto prec : {mhc::GemmPrecision::tf32, mhc::GemmPrecision::fp32}) {
+          const int S = T == 77 ? 1 : 3;
+          const int stages = T == 130 ? 1 : 3;
+          mhc::Config c = config(H);
+          c.gemm_precision = prec;
+          const int M3 = c.mix_count();
+          const auto in = mhc::inputs::make_pre_inputs(c, T, 11);
+          const mk::StageAMmaParams p{.k = c.k(),
+                                      .rows = M3,
+                                      .splits = S,
+                                      .precision = prec,
+                                      .block_m = bm,
+                                      .stages = stages};
+          const float nan = std::numeric_limits<float>::quiet_NaN();
+          std::vector<float> mix(static_cast<std::size_t>(S * T * M3), nan), sq(S * T, nan);
+          compile_cpu(mk::stage_a_mma(p))
+              .launch(nullptr, host(in.residual.data(), DType::bf16, {T, c.k()}),
+                      host(in.fn.data(), DType::f32, {M3, c.k()}),
+                      host(mix.data(), DType::f32, {S, T, M3}),
+                      host(sq.data(), DType::f32, {S, T}));
+          INFO(mk::describe(p) << " T = " << T);
+          const auto want = mhc::ref::stage_a(in.residual, in.fn, T, c.k(), M3, S, prec);
+          check_close("partial_mix", mix, want.mix, 1e-5, 1e-4);
+          check_close("partial_sqrsum", sq, want.sqrsum, 1e-5, 1e-5);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("mhc_pre with the fused RMSNorm (big fuse norm) on the CPU", "[cpu][mhc]") {
   for (std::int64_t T : {1, 3}) {
     mhc::Config c = config(1000);

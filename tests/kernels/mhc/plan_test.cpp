@@ -136,8 +136,10 @@ TEST_CASE("mhc_pre's plan: stage A then the big fuse, splits from the SM count",
 
   // More SMs, more splits until the cap; more tokens, fewer.
   CHECK(plan(Op::mhc_pre, config(4096), 1).splits == 16); // K = 16384: cap 16
-  CHECK(plan(Op::mhc_pre, config(4096), 1024, 132).splits == 8);
-  CHECK(plan(Op::mhc_pre, config(4096), 8192, 132).splits == 1);
+  // Past T = 16 the token-tile kernel: two blocks per SM over ceil(T / 128) tiles.
+  CHECK(plan(Op::mhc_pre, config(4096), 1024, 132).splits == 33);
+  CHECK(plan(Op::mhc_pre, config(4096), 8192, 132).splits == 4);
+  CHECK(plan(Op::mhc_pre, config(4096), 65536, 132).splits == 1);
   mhc::Config fixed = c;
   fixed.split = mhc::SplitPolicy::fixed(5);
   CHECK(plan(Op::mhc_pre, fixed, 1000).splits == 5);
@@ -149,6 +151,38 @@ TEST_CASE("mhc_pre's plan: stage A then the big fuse, splits from the SM count",
   norm.norm_eps = 1e-5f;
   CHECK(params<kernels::BigFuseParams>(plan(Op::mhc_pre, norm, 3).launches[1]).variant ==
         kernels::BigFuseVariant::norm);
+}
+
+TEST_CASE("stage A: the token-tile tensor-core kernel past T = 16 in TF32 on a GPU",
+          "[mhc][plan][cpu]") {
+  const mhc::Config c = config(7168); // K = 28672: 448 K tiles of 64
+  CHECK(std::holds_alternative<kernels::StageAParams>(plan(Op::mhc_pre, c, 16).launches[0].params));
+  const mhc::Plan mid = plan(Op::mhc_pre, c, 17);
+  const auto& m = params<kernels::StageAMmaParams>(mid.launches[0]);
+  CHECK(m.block_m == 64);
+  CHECK(m.rows == 24);
+  CHECK(m.precision == mhc::GemmPrecision::tf32);
+  CHECK(mid.splits == 112); // 264 blocks for one tile, capped at 448 / 4 K tiles
+  CHECK(m.splits == mid.splits);
+  const mhc::Plan large = plan(Op::mhc_pre, c, 4096);
+  const auto& l = params<kernels::StageAMmaParams>(large.launches[0]);
+  CHECK(l.block_m == 128);
+  CHECK(large.splits == 8); // 32 tiles x 8 = 256 blocks <= 2 per SM: one wave
+  CHECK(plan(Op::mhc_pre, c, 4096, 66).splits == 4);
+  // The fused op's pre half takes it too.
+  CHECK(std::holds_alternative<kernels::StageAMmaParams>(
+      plan(Op::mhc_fused_post_pre, c, 4096).launches[1].params));
+  // Exact fp32 and hc_head (fp32 by the spec) keep the per-token kernel, with its split cap.
+  mhc::Config fp32 = c;
+  fp32.gemm_precision = mhc::GemmPrecision::fp32;
+  CHECK(std::holds_alternative<kernels::StageAParams>(
+      plan(Op::mhc_pre, fp32, 4096).launches[0].params));
+  CHECK(
+      std::holds_alternative<kernels::StageAParams>(plan(Op::hc_head, c, 4096).launches[0].params));
+  // So does every CPU plan (its thread loop vectorises; the tile runs FMA loops there).
+  const mhc::Plan cpu = mhc::make_plan(
+      {.op = Op::mhc_pre, .config = c, .tokens = 4096, .target = {tessera::Target::cpu, 0, 2}});
+  CHECK(std::holds_alternative<kernels::StageAParams>(cpu.launches[0].params));
 }
 
 TEST_CASE("mhc_fused_post_pre switches to the single-pass kernel at small T", "[mhc][plan][cpu]") {
