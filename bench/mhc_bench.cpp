@@ -3,7 +3,7 @@
 // replay; bytes moved per op as ../shared/peer/torch_mhc.py and bench/torch_mhc_ext.py define
 // them; GB/s and the fraction of the device-to-device copy bandwidth measured in the same run.
 //
-//   mhc_bench [--json results.json] [--quick] [--ops mhc_pre,mhc_post,...]
+//   mhc_bench [--json results.json] [--quick] [--ops mhc_pre,mhc_post,...] [--tokens 1,2,4,...]
 //
 // Every subject comes from the op's OpSpec (kernels/mhc/op_spec.h: tensors, inputs, bytes =
 // every tensor but scale and base) and its plan (split count, workspace), and is called through
@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
@@ -29,6 +30,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -181,6 +183,7 @@ int main(int argc, char** argv) {
   std::string json_path;
   std::string ops_arg = "mhc_pre,mhc_post,mhc_fused_post_pre,hc_head,sinkhorn";
   bool quick = false;
+  std::vector<std::int64_t> tokens_arg; // --tokens: a T grid of its own (crossover searches)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) {
@@ -189,8 +192,20 @@ int main(int argc, char** argv) {
       ops_arg = argv[++i];
     } else if (a == "--quick") {
       quick = true;
+    } else if (a == "--tokens" && i + 1 < argc) {
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) {
+        char* end = nullptr;
+        const long long t = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || t < 1) {
+          std::cerr << "mhc_bench: --tokens takes positive whole numbers, got '" << item << "'\n";
+          return 2;
+        }
+        tokens_arg.push_back(t);
+      }
     } else {
-      std::cerr << "usage: mhc_bench [--json PATH] [--quick] [--ops op1,op2,...]\n";
+      std::cerr << "usage: mhc_bench [--json PATH] [--quick] [--ops op1,op2,...] "
+                   "[--tokens T1,T2,...]\n";
       return 2;
     }
   }
@@ -204,8 +219,9 @@ int main(int argc, char** argv) {
                "direct_us", "graph_us", "bytes", "GB/s", "floor_us", "frac");
     std::vector<Row> rows;
     const std::vector<std::int64_t> Ts =
-        quick ? std::vector<std::int64_t>{1, 128, 4096}
-              : std::vector<std::int64_t>{1, 16, 128, 1024, 4096, 16384};
+        !tokens_arg.empty() ? tokens_arg
+        : quick             ? std::vector<std::int64_t>{1, 128, 4096}
+                            : std::vector<std::int64_t>{1, 16, 128, 1024, 4096, 16384};
     auto bench = [&](const std::string& op, std::int64_t H, std::int64_t T) {
       Subject s = make_subject(op, H, T);
       Row r = time_subject(s, bw, stream, quick);
@@ -230,7 +246,7 @@ int main(int argc, char** argv) {
     }
     if (ops_arg.find("sinkhorn") != std::string::npos) {
       std::vector<std::int64_t> sk = Ts;
-      if (!quick) {
+      if (!quick && tokens_arg.empty()) {
         sk.push_back(65536);
         sk.push_back(1 << 20);
       }

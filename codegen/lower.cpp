@@ -6,6 +6,7 @@
 #include "codegen/lower_tile_ops.h"
 #include "codegen/pipeline_loops.h"
 #include "codegen/plan_shared_memory.h"
+#include "codegen/prune_bounds_checks.h"
 #include "codegen/target_info.h"
 #include "codegen/vectorize_copies.h"
 #include "ir/printer.h"
@@ -55,8 +56,8 @@ private:
 
 const std::vector<std::string>& pass_names() {
   static const std::vector<std::string> names = {
-      "simplify",        "infer_layouts", "vectorize_copies", "pipeline_loops",
-      "insert_barriers", "check_pdl",     "lower_tile_ops",   "plan_shared_memory"};
+      "simplify",  "infer_layouts",  "vectorize_copies",    "pipeline_loops",    "insert_barriers",
+      "check_pdl", "lower_tile_ops", "prune_bounds_checks", "plan_shared_memory"};
   return names;
 }
 
@@ -72,6 +73,7 @@ ir::Kernel lower(const ir::Kernel& kernel, const LowerOptions& options,
   stage.run("insert_barriers", k, [](ir::Kernel& x) { x = insert_barriers(std::move(x)); });
   stage.run("check_pdl", k, [](ir::Kernel& x) { check_pdl(x); });
   stage.run("lower_tile_ops", k, [&](ir::Kernel& x) { x = lower_tile_ops(std::move(x), target); });
+  stage.run("prune_bounds_checks", k, [](ir::Kernel& x) { x = prune_bounds_checks(std::move(x)); });
   stage.run("plan_shared_memory", k, [](ir::Kernel& x) { x = plan_shared_memory(std::move(x)); });
   return k;
 }

@@ -357,6 +357,8 @@ const char* mma_path_name(MmaPath p) {
     return "tf32";
   case MmaPath::fp32:
     return "fp32";
+  case MmaPath::tf32x3:
+    return "tf32x3";
   }
   return "?";
 }

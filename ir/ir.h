@@ -600,6 +600,9 @@ enum class MmaPath : std::uint8_t {
   f16,  ///< mma.m16n8k16 f16 × f16 → f32
   tf32, ///< mma.m16n8k8 tf32 × tf32 → f32 (f32 operands rounded to nearest; bf16/f16 exact)
   fp32, ///< FFMA in the accumulator layout (exact fp32)
+  /// mma.m16n8k8 tf32 on split operands: each f32 operand is hi + lo (both TF32), and
+  /// hi·hi + hi·lo + lo·hi is accumulated (16-bit operands are exact, so they need no lo part)
+  tf32x3,
 };
 const char* mma_path_name(MmaPath p);
 

@@ -66,7 +66,9 @@ GemmShape gemm_shape(const Gemm& op, const std::string& kernel, bool whole_k_ste
     if (g.lda % 8 != 0 || g.ldb % 8 != 0)
       g.path = MmaPath::tf32;
   } else {
-    g.path = op.precision == GemmPrecision::fp32 ? MmaPath::fp32 : MmaPath::tf32;
+    g.path = op.precision == GemmPrecision::fp32     ? MmaPath::fp32
+             : op.precision == GemmPrecision::tf32x3 ? MmaPath::tf32x3
+                                                     : MmaPath::tf32;
   }
   const MmaShape s = mma_shape(g.path);
   if (g.m % s.m != 0 || g.n % s.n != 0 || (whole_k_steps && g.k % s.k != 0))
@@ -112,7 +114,9 @@ std::vector<std::string> Gemm::attrs() const {
   if (clear) {
     out.emplace_back("clear");
   }
-  out.emplace_back(precision == GemmPrecision::tf32 ? "tf32" : "fp32");
+  out.emplace_back(precision == GemmPrecision::tf32   ? "tf32"
+                   : precision == GemmPrecision::fp32 ? "fp32"
+                                                      : "tf32x3");
   return out;
 }
 
@@ -188,23 +192,39 @@ Stmt Gemm::lower(LowerContext& ctx) const {
     return Block::make(std::move(out), loc);
   }
   // Portable: each thread computes the elements its accumulator registers hold, k ascending,
-  // operands rounded as the tensor-core path rounds them.
-  const bool tf32 = g.path == MmaPath::tf32;
-  auto operand = [&](const Buffer& t, bool trans, const Expr& row, const Expr& col) {
-    Expr v =
-        convert(Load::make(t, trans ? std::vector<Expr>{col, row} : std::vector<Expr>{row, col}),
-                DType::f32);
-    return tf32 && t->dtype == DType::f32 ? Call::make(CallOp::round_tf32, {v}) : v;
+  // operands rounded and split as the tensor-core path rounds and splits them.
+  const bool tf32 = g.path == MmaPath::tf32 || g.path == MmaPath::tf32x3;
+  const bool split = g.path == MmaPath::tf32x3;
+  auto value = [&](const Buffer& t, bool trans, const Expr& row, const Expr& col) {
+    return convert(Load::make(t, trans ? std::vector<Expr>{col, row} : std::vector<Expr>{row, col}),
+                   DType::f32);
+  };
+  auto rounded = [](const Expr& v) { return Call::make(CallOp::round_tf32, {v}); };
+  auto hi = [&](const Buffer& t, bool trans, const Expr& row, const Expr& col) {
+    const Expr v = value(t, trans, row, col);
+    return tf32 && t->dtype == DType::f32 ? rounded(v) : v;
+  };
+  auto lo = [&](const Buffer& t, bool trans, const Expr& row, const Expr& col) {
+    const Expr v = value(t, trans, row, col);
+    return rounded(sub(v, rounded(v)));
   };
   Lets lets;
   const std::vector<Expr> ij = map->index(ctx.tid(), r);
   const Expr i = lets.bind("e0_", ij[0]), j = lets.bind("e1_", ij[1]);
   const Expr k = int_var("k_");
-  const Stmt step =
-      Store::make(acc, {r},
-                  Call::make(CallOp::fma, {operand(a, trans_a, i, k), operand(b, trans_b, k, j),
-                                           Load::make(acc, {r})}),
-                  loc);
+  auto accumulate = [&](const Expr& x, const Expr& y) {
+    return Store::make(acc, {r}, Call::make(CallOp::fma, {x, y, Load::make(acc, {r})}), loc);
+  };
+  // The small products first, as the tensor-core path issues them.
+  std::vector<Stmt> products;
+  if (split && a->dtype == DType::f32) {
+    products.push_back(accumulate(lo(a, trans_a, i, k), hi(b, trans_b, k, j)));
+  }
+  if (split && b->dtype == DType::f32) {
+    products.push_back(accumulate(hi(a, trans_a, i, k), lo(b, trans_b, k, j)));
+  }
+  products.push_back(accumulate(hi(a, trans_a, i, k), hi(b, trans_b, k, j)));
+  const Stmt step = Block::make(std::move(products), loc);
   std::vector<Stmt> body;
   if (clear) {
     body.push_back(Store::make(acc, {r}, zero(DType::f32), loc));

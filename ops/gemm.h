@@ -13,7 +13,12 @@
 
 namespace tessera::ops {
 
-enum class GemmPrecision : std::uint8_t { tf32, fp32 };
+/** How f32 operands are multiplied. tf32: rounded to TF32 (10-bit mantissa), one tensor-core
+ * product. fp32: FFMA, k in order (no tensor cores). tf32x3: fp32-accurate on tensor cores —
+ * each f32 operand is split into TF32 parts hi + lo and hi·hi + hi·lo + lo·hi is accumulated
+ * (a 16-bit operand is exact in TF32, so bf16 × f32 takes two products); each product is then
+ * within 2⁻²¹ of the exact one instead of 2⁻¹⁰. */
+enum class GemmPrecision : std::uint8_t { tf32, fp32, tf32x3 };
 
 /** A gemm's shapes and instruction path, checked against the tensor-core instruction shapes. */
 struct GemmShape {

@@ -17,6 +17,8 @@ const char* mma_path_cuda(MmaPath p) {
     return "tessera::mma::Path::tf32";
   case MmaPath::fp32:
     return "tessera::mma::Path::fp32";
+  case MmaPath::tf32x3:
+    return "tessera::mma::Path::tf32x3";
   }
   return "?";
 }

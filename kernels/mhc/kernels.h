@@ -99,7 +99,8 @@ ir::Kernel big_fuse(const BigFuseParams& p);
 struct PostParams {
   std::int64_t hidden = 0;
   int n = 4;
-  int tile_h = 512; ///< H elements per block; threads = tile_h / 8
+  int tile_h = 512; ///< H elements per block
+  int threads = 0;  ///< threads per block; 0: tile_h / 8 (one 16-byte vector per stream each)
 
   auto operator<=>(const PostParams&) const = default;
 };

@@ -60,6 +60,17 @@ int post_tile_h(const PlanTarget& target, std::int64_t tokens) {
   return tokens <= kPostSmallT ? kPostSmallTileH : kPostTileH;
 }
 
+/** Threads per mhc_post block (0: one 16-byte vector per stream per thread). */
+int post_threads(const PlanTarget& target) {
+  if (target.target == Target::cpu) {
+    return 0;
+  }
+  // TESSERA_MHC_POST_THREADS: a fixed block size (a multiple of 32 dividing tile_h / 8), for
+  // measurements.
+  static const std::int64_t forced = override_or("TESSERA_MHC_POST_THREADS", 0, 0, 1024);
+  return static_cast<int>(forced);
+}
+
 // The standalone Sinkhorn runs a warp per 32 / n² tokens up to this T (latency-bound: 20
 // dependent normalisations per token), a thread per token beyond (throughput-bound: the warp
 // form executes 16x the instructions per token for n = 4). Measured on an H100 (2026-12-06,
@@ -209,14 +220,14 @@ private:
   int pre_splits(std::int64_t k, GemmPrecision precision) const {
     return r_.tokens == 0 ? 1
                           : num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_),
-                                           tile_stage_a(precision));
+                                           tile_stage_a(k, precision));
   }
 
   /** The token-tile stage A on a GPU; the CPU backend keeps the per-token kernel, whose
    * vectorised thread loop is its fastest form (the tile's gemm runs there as scalar FMA loops;
    * its CPU numerics are tested directly). */
-  bool tile_stage_a(GemmPrecision precision) const {
-    return r_.target.target == Target::cuda && use_stage_a_mma(r_.tokens, precision);
+  bool tile_stage_a(std::int64_t k, GemmPrecision precision) const {
+    return r_.target.target == Target::cuda && use_stage_a_mma(r_.tokens, k, precision);
   }
 
   /** Partials of `rows` mixes in the workspace, `splits` deep. */
@@ -236,7 +247,7 @@ private:
   }
 
   KernelChoice stage_a_params(std::int64_t k, int rows, GemmPrecision precision) const {
-    if (tile_stage_a(precision)) {
+    if (tile_stage_a(k, precision)) {
       return kernels::StageAMmaParams{.k = k,
                                       .rows = rows,
                                       .splits = plan_.splits,
@@ -280,7 +291,10 @@ private:
     const std::int64_t T = r_.tokens;
     const int n = c_.n();
     add("post",
-        kernels::PostParams{.hidden = c_.hidden, .n = n, .tile_h = post_tile_h(r_.target, T)},
+        kernels::PostParams{.hidden = c_.hidden,
+                            .n = n,
+                            .tile_h = post_tile_h(r_.target, T),
+                            .threads = post_threads(r_.target)},
         {viewed("comb_mix", {T, n, n}), as_given(residual), viewed("post_mix", {T, n}),
          as_given("y"), as_given(out)});
   }
@@ -372,9 +386,9 @@ PlanTarget target_for(MemoryKind memory, int device) {
                                     : PlanTarget{Target::cuda, device, std::nullopt};
 }
 
-bool use_stage_a_mma(std::int64_t tokens, GemmPrecision precision) {
+bool use_stage_a_mma(std::int64_t tokens, std::int64_t k, GemmPrecision precision) {
   // TESSERA_MHC_STAGE_A=fma|mma|auto picks the stage-A kernel (read once): the per-token FMA
-  // kernel, the token-tile tensor-core kernel (T > 16, either precision), or the default below.
+  // kernel, the token-tile tensor-core kernel (any T, either precision), or the default below.
   // It exists so the paths can be compared on a device without a rebuild.
   static const std::string mode = [] {
     const char* v = std::getenv("TESSERA_MHC_STAGE_A");
@@ -386,23 +400,30 @@ bool use_stage_a_mma(std::int64_t tokens, GemmPrecision precision) {
   if (mode != "mma" && mode != "auto") {
     throw UserError(fmt::format("TESSERA_MHC_STAGE_A={}: expected fma, mma or auto", mode));
   }
-  if (tokens <= kFusedSmallT) {
-    return false; // decode: one token per block keeps every SM busy without a wide split
+  if (mode == "mma") {
+    return true;
   }
-  // auto: the tensor-core tile for TF32; exact fp32 (and hc_head, which is fp32 by the spec)
-  // would run the tile's FFMA form, which reads its operands element by element from shared
-  // memory, so it stays on the per-token kernel unless asked for.
-  return mode == "mma" || precision == GemmPrecision::tf32;
+  // auto: the per-token kernel reads fn once per token (from L2), the tile once per 16-128
+  // tokens; below the crossover the per-token kernel's one-token blocks spread a few tokens over
+  // more SMs. fp32 runs the tile as split TF32 (two products per step), so it pays off later.
+  if (precision == GemmPrecision::tf32) {
+    return tokens * k >= kStageAMmaMinWork;
+  }
+  return tokens >= kStageAMmaFp32MinT;
 }
 
 int stage_a_block_m(std::int64_t tokens) {
-  // TESSERA_MHC_STAGE_A_BLOCK_M (64 or 128): a fixed token tile, for measurements.
+  // TESSERA_MHC_STAGE_A_BLOCK_M (16, 32, 64 or 128): a fixed token tile, for measurements.
   static const std::int64_t forced = override_or("TESSERA_MHC_STAGE_A_BLOCK_M", 0, 0, 128);
   if (forced != 0) {
-    if (forced != 64 && forced != 128) {
-      throw UserError(fmt::format("TESSERA_MHC_STAGE_A_BLOCK_M={}: expected 64 or 128", forced));
+    if (forced != 16 && forced != 32 && forced != 64 && forced != 128) {
+      throw UserError(
+          fmt::format("TESSERA_MHC_STAGE_A_BLOCK_M={}: expected 16, 32, 64 or 128", forced));
     }
     return static_cast<int>(forced);
+  }
+  if (tokens <= 32) {
+    return tokens <= 16 ? 16 : 32; // decode-sized tiles: no MMA rows spent on absent tokens
   }
   return tokens <= 64 ? 64 : 128;
 }

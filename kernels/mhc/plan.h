@@ -126,11 +126,22 @@ std::string describe(const Plan& plan);
 // -- The decisions, exposed for the host API's queries and the tests ----------------------------
 
 /** Whether stage A runs on tensor cores (stage_a_mma, token tiles) on a GPU for `tokens` tokens
- * at `precision`: by default for T > kFusedSmallT in TF32; TESSERA_MHC_STAGE_A=mma also for fp32,
- * =fma never (see plan.cpp). CPU plans always take the per-token kernel. */
-bool use_stage_a_mma(std::int64_t tokens, GemmPrecision precision);
+ * of `k` elements at `precision`: in TF32 once T·K ≥ kStageAMmaMinWork (the per-token kernel
+ * re-reads fn per token), in fp32 (split TF32) past kStageAMmaFp32MinT tokens;
+ * TESSERA_MHC_STAGE_A=mma always, =fma never (see plan.cpp). CPU plans always take the
+ * per-token kernel. */
+bool use_stage_a_mma(std::int64_t tokens, std::int64_t k, GemmPrecision precision);
 
-/** Tokens per block of the tensor-core stage A: 64 up to T = 64, else 128. */
+/** Measured crossovers of use_stage_a_mma (H100, 2026-12-06, mhc_bench --tokens 1..512):
+ *  mhc_pre TF32 switches at T = 8 for H 7168 (10.25 vs 11.10 µs) and T = 16 for H 4096 (8.92 vs
+ *  10.88; at T = 8 the per-token kernel wins, 7.75 vs 8.52): T·K ≥ 8 · 28672. hc_head (fp32)
+ *  switches past T = 128 (T 128: 17.52 per-token vs 18.45 tile at H 7168; T 256: 31.19 vs
+ *  29.17). */
+inline constexpr std::int64_t kStageAMmaMinWork = 8 * 28672;
+inline constexpr std::int64_t kStageAMmaFp32MinT = 129;
+
+/** Tokens per block of the tensor-core stage A: 16 up to T = 16, 32 up to 32, 64 up to 64, else
+ * 128. */
 int stage_a_block_m(std::int64_t tokens);
 
 /** The stage-A split count for a reduction of length `k` over `tokens` tokens on `sm_count` SMs:

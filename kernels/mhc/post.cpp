@@ -9,15 +9,24 @@ namespace tessera::mhc::kernels {
 
 using namespace tessera::dsl;
 
+namespace {
+int post_threads(const PostParams& p) {
+  return p.threads > 0 ? p.threads : p.tile_h / 8;
+}
+} // namespace
+
 std::string describe(const PostParams& p) {
-  return fmt::format("H={} n={} tile_h={}", p.hidden, p.n, p.tile_h);
+  return fmt::format("H={} n={} tile_h={} threads={}", p.hidden, p.n, p.tile_h, post_threads(p));
 }
 
 ir::Kernel post(const PostParams& p) {
   const int n = p.n;
   const int H = static_cast<int>(p.hidden);
   const int hb = p.tile_h;
-  if (p.hidden < 1 || n < 1 || hb % 8 != 0 || hb / 8 < 32 || hb / 8 > 1024) {
+  const int block_threads = post_threads(p);
+  // Each thread moves whole 16-byte vectors (8 bf16) of every stream, tile_h / (8 threads) each.
+  if (p.hidden < 1 || n < 1 || hb % 8 != 0 || block_threads % 32 != 0 || block_threads > 1024 ||
+      (hb / 8) % block_threads != 0) {
     throw InternalError(fmt::format("mhc post: bad parameters ({})", describe(p)));
   }
   const int tiles = static_cast<int>((p.hidden + hb - 1) / hb);
@@ -30,7 +39,7 @@ ir::Kernel post(const PostParams& p) {
   auto out = kb.output("out", bf16, {T, n, H});
 
   // One H tile of all n streams per block; a 2-D grid keeps enough blocks in flight for small T.
-  kb.launch(grid(T, tiles), threads(hb / 8), [&](Var t, Var hblk) {
+  kb.launch(grid(T, tiles), threads(block_threads), [&](Var t, Var hblk) {
     pdl_wait();
     auto c = local(f32, {n, n}, "comb");
     auto pm = local(f32, {n}, "post");
@@ -40,9 +49,9 @@ ir::Kernel post(const PostParams& p) {
         c[j][k] = comb_mix[t][j][k];
       }
     }
-    auto x = fragment(f32, {n, hb}, "x");
+    auto x = fragment(bf16, {n, hb}, "x");
     copy(residual[t][all][tile(hblk, hb)], x);
-    auto z = fragment(f32, {hb}, "y_tile");
+    auto z = fragment(bf16, {hb}, "y_tile");
     copy(y[t][tile(hblk, hb)], z);
     auto o = fragment(f32, {n, hb}, "o");
     parallel({n, hb}, [&](Var k, Var h) {

@@ -105,8 +105,9 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
     Expr warp = warp_idx();
     Expr lane = lane_idx();
     pdl_wait();
+    // fp32 runs on the tensor cores too, with fn split into two TF32 parts (x is exact).
     const ops::GemmPrecision prec =
-        p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::fp32;
+        p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::tf32x3;
     pipelined(split.num_blocks, p.stages, [&](Var i) {
       Expr blk = split.begin_block + i;
       // x stays bf16 in shared memory (cp.async, no conversion pass); the gemm widens it to TF32

@@ -200,11 +200,27 @@ __device__ __forceinline__ void cp_async_wait_all() {
 
 /** How gemm_ss multiplies (chosen by the lowering from dtypes and GemmPrecision). */
 enum class Path : int {
-  bf16 = 0, ///< m16n8k16 bf16, ldmatrix operands
-  f16 = 1,  ///< m16n8k16 f16, ldmatrix operands
-  tf32 = 2, ///< m16n8k8 tf32, ld.shared + cvt.rna.tf32 (any element types)
-  fp32 = 3, ///< full-precision FFMA in the same accumulator layout (no tensor cores)
+  bf16 = 0,   ///< m16n8k16 bf16, ldmatrix operands
+  f16 = 1,    ///< m16n8k16 f16, ldmatrix operands
+  tf32 = 2,   ///< m16n8k8 tf32, ld.shared + cvt.rna.tf32 (any element types)
+  fp32 = 3,   ///< full-precision FFMA in the same accumulator layout (no tensor cores)
+  tf32x3 = 4, ///< tf32 on split f32 operands (hi + lo): hi·hi + hi·lo + lo·hi, fp32-accurate
 };
+
+/** TF32 parts of an operand: hi = rna(x) and, when SPLIT (f32 operands of the tf32x3 path),
+ *  lo = rna(x − hi), so hi + lo is within 2⁻²² |x| of x. 16-bit values are exact in TF32.
+ *  The mma ignores the 13 low bits of a TF32 register, but cvt does not promise to clear them,
+ *  so hi is masked before it is read back as a float. */
+template <bool SPLIT, typename T>
+__device__ __forceinline__ void tf32_parts(T x, u32& hi, u32& lo) {
+  hi = to_tf32_operand(x);
+  if constexpr (SPLIT) {
+    hi &= 0xffffe000u;
+    lo = f32_to_tf32(to_f32(x) - __uint_as_float(hi));
+  } else {
+    lo = 0;
+  }
+}
 
 /** One k8 step of a warp tile: every (mt, nt) instruction tile of `acc` += af[mt] · bfr[nt]. */
 template <int MT, int NT, int R>
@@ -258,6 +274,30 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
   const int wm = warp / WARPS_N, wn = warp % WARPS_N;
   const int g = lane >> 2, t = lane & 3;
   const int m_base = wm * WM, n_base = wn * WN;
+  // tf32x3 splits the f32 operands only: 16-bit values are exact in TF32.
+  constexpr bool SPLIT_A = P == Path::tf32x3 && sizeof(TA) == 4;
+  constexpr bool SPLIT_B = P == Path::tf32x3 && sizeof(TB) == 4;
+  // tf32x3 sums this call's products in a fresh accumulator and adds it to acc with one rounded
+  // fp32 add per element at the end: the tensor core truncates its sum at every instruction, a
+  // bias that grows with the number of instructions one accumulator sees (2e-4 relative over a
+  // 28672-long stage-A row on an H100, 100x the fp32 tolerance). Per call (one K tile) it stays
+  // at the fp32 rounding level.
+  float part[R];
+  if constexpr (P == Path::tf32x3) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      part[r] = 0.0f;
+  }
+  float(&sum)[R] = P == Path::tf32x3 ? part : acc;
+  // The correction products go first (small into the accumulator before the large one).
+  auto mma_tiles_split = [&](auto& d, const auto& ah, const auto& al, const auto& bh,
+                             const auto& bl) {
+    if constexpr (SPLIT_A)
+      mma_tiles_tf32(d, al, bh);
+    if constexpr (SPLIT_B)
+      mma_tiles_tf32(d, ah, bl);
+    mma_tiles_tf32(d, ah, bh);
+  };
 
   if constexpr (P == Path::bf16 || P == Path::f16) {
     static_assert(sizeof(TA) == 2 && sizeof(TB) == 2, "16-bit paths need 16-bit operands");
@@ -302,8 +342,8 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
         }
       }
     }
-  } else if constexpr (P == Path::tf32 && !TRANS_A && TRANS_B && K % 16 == 0 && LDA % 4 == 0 &&
-                       LDB % 4 == 0) {
+  } else if constexpr ((P == Path::tf32 || P == Path::tf32x3) && !TRANS_A && TRANS_B &&
+                       K % 16 == 0 && LDA % 4 == 0 && LDB % 4 == 0) {
     // Both operands K-contiguous: the order of k inside a 16-wide slice is free (each k meets
     // its own A and B values), so lane t takes k = 4t..4t+3 of the slice for both instruction
     // steps — slot t of step s is k = 4t + 2s, slot t + 4 is k = 4t + 2s + 1 — and reads them
@@ -326,45 +366,45 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
       }
 #pragma unroll
       for (int step = 0; step < 2; ++step) {
-        u32 af[MT][4];
-        u32 bfr[NT][2];
+        u32 af[MT][4], afl[MT][4];
+        u32 bfr[NT][2], bfl[NT][2];
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          af[mt][0] = to_tf32_operand(ar[mt][0].v[2 * step]);     // (g,     slot t)
-          af[mt][1] = to_tf32_operand(ar[mt][1].v[2 * step]);     // (g + 8, slot t)
-          af[mt][2] = to_tf32_operand(ar[mt][0].v[2 * step + 1]); // (g,     slot t + 4)
-          af[mt][3] = to_tf32_operand(ar[mt][1].v[2 * step + 1]); // (g + 8, slot t + 4)
+          tf32_parts<SPLIT_A>(ar[mt][0].v[2 * step], af[mt][0], afl[mt][0]);     // (g,     t)
+          tf32_parts<SPLIT_A>(ar[mt][1].v[2 * step], af[mt][1], afl[mt][1]);     // (g + 8, t)
+          tf32_parts<SPLIT_A>(ar[mt][0].v[2 * step + 1], af[mt][2], afl[mt][2]); // (g,     t + 4)
+          tf32_parts<SPLIT_A>(ar[mt][1].v[2 * step + 1], af[mt][3], afl[mt][3]); // (g + 8, t + 4)
         }
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
-          bfr[nt][0] = to_tf32_operand(br[nt].v[2 * step]);
-          bfr[nt][1] = to_tf32_operand(br[nt].v[2 * step + 1]);
+          tf32_parts<SPLIT_B>(br[nt].v[2 * step], bfr[nt][0], bfl[nt][0]);
+          tf32_parts<SPLIT_B>(br[nt].v[2 * step + 1], bfr[nt][1], bfl[nt][1]);
         }
-        mma_tiles_tf32(acc, af, bfr);
+        mma_tiles_split(sum, af, afl, bfr, bfl);
       }
     }
-  } else if constexpr (P == Path::tf32) {
+  } else if constexpr (P == Path::tf32 || P == Path::tf32x3) {
 #pragma unroll
     for (int kk = 0; kk < K; kk += 8) {
-      u32 af[MT][4];
-      u32 bfr[NT][2];
+      u32 af[MT][4], afl[MT][4];
+      u32 bfr[NT][2], bfl[NT][2];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
         const int m0 = m_base + mt * 16;
         // a0: (g, t), a1: (g+8, t), a2: (g, t+4), a3: (g+8, t+4)
-        af[mt][0] = to_tf32_operand(elem<TRANS_A, LDA>(a, m0 + g, kk + t));
-        af[mt][1] = to_tf32_operand(elem<TRANS_A, LDA>(a, m0 + g + 8, kk + t));
-        af[mt][2] = to_tf32_operand(elem<TRANS_A, LDA>(a, m0 + g, kk + t + 4));
-        af[mt][3] = to_tf32_operand(elem<TRANS_A, LDA>(a, m0 + g + 8, kk + t + 4));
+        tf32_parts<SPLIT_A>(elem<TRANS_A, LDA>(a, m0 + g, kk + t), af[mt][0], afl[mt][0]);
+        tf32_parts<SPLIT_A>(elem<TRANS_A, LDA>(a, m0 + g + 8, kk + t), af[mt][1], afl[mt][1]);
+        tf32_parts<SPLIT_A>(elem<TRANS_A, LDA>(a, m0 + g, kk + t + 4), af[mt][2], afl[mt][2]);
+        tf32_parts<SPLIT_A>(elem<TRANS_A, LDA>(a, m0 + g + 8, kk + t + 4), af[mt][3], afl[mt][3]);
       }
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const int n0 = n_base + nt * 8;
         // b0: (k=t, n=g), b1: (k=t+4, n=g); B(k, n) is stored at [k][n] or, transposed, [n][k]
-        bfr[nt][0] = to_tf32_operand(elem<TRANS_B, LDB>(b, kk + t, n0 + g));
-        bfr[nt][1] = to_tf32_operand(elem<TRANS_B, LDB>(b, kk + t + 4, n0 + g));
+        tf32_parts<SPLIT_B>(elem<TRANS_B, LDB>(b, kk + t, n0 + g), bfr[nt][0], bfl[nt][0]);
+        tf32_parts<SPLIT_B>(elem<TRANS_B, LDB>(b, kk + t + 4, n0 + g), bfr[nt][1], bfl[nt][1]);
       }
-      mma_tiles_tf32(acc, af, bfr);
+      mma_tiles_split(sum, af, afl, bfr, bfl);
     }
   } else {
     // Full fp32: each thread computes its own accumulator elements with FFMA, k in order.
@@ -393,6 +433,11 @@ __device__ __forceinline__ void gemm_ss(float (&acc)[R], const TA* a, const TB* 
         }
       }
     }
+  }
+  if constexpr (P == Path::tf32x3) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      acc[r] += part[r];
   }
 }
 

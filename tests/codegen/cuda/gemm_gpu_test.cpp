@@ -103,6 +103,7 @@ GemmRun run_gemm(const examples::GemmConfig& cfg, std::int64_t m, std::int64_t n
       d.copy_from_host(h.data(), h.size() * sizeof(f16));
     } else {
       for (std::size_t i = 0; i < v.size(); ++i) {
+        // tf32x3 multiplies the unrounded values (within 2⁻²⁰ per product, inside the bound).
         used[i] = cfg.precision == ops::GemmPrecision::tf32 ? round_tf32(v[i]) : v[i];
       }
       d.copy_from_host(v.data(), v.size() * sizeof(float));
@@ -136,7 +137,9 @@ const char* in_name(const examples::GemmConfig& c) {
   if (c.in == DType::f16) {
     return "f16";
   }
-  return c.precision == ops::GemmPrecision::tf32 ? "tf32" : "fp32";
+  return c.precision == ops::GemmPrecision::tf32   ? "tf32"
+         : c.precision == ops::GemmPrecision::fp32 ? "fp32"
+                                                   : "tf32x3";
 }
 
 struct Shape {
@@ -150,7 +153,7 @@ std::string fmt_case(const examples::GemmConfig& c, const Shape& s) {
 
 } // namespace
 
-TEST_CASE("gpu: example gemm bf16/f16/tf32/fp32 vs fp64, tails in M, N, K", "[gpu][gemm]") {
+TEST_CASE("gpu: example gemm bf16/f16/tf32/fp32/tf32x3 vs fp64, tails in M, N, K", "[gpu][gemm]") {
   require_gpu();
   std::vector<examples::GemmConfig> configs;
   for (DType in : {DType::bf16, DType::f16}) {
@@ -158,7 +161,8 @@ TEST_CASE("gpu: example gemm bf16/f16/tf32/fp32 vs fp64, tails in M, N, K", "[gp
     c.in = in;
     configs.push_back(c);
   }
-  for (ops::GemmPrecision p : {ops::GemmPrecision::tf32, ops::GemmPrecision::fp32}) {
+  for (ops::GemmPrecision p :
+       {ops::GemmPrecision::tf32, ops::GemmPrecision::fp32, ops::GemmPrecision::tf32x3}) {
     examples::GemmConfig c{64, 64, 32, 128, 2, DType::f32, DType::f32};
     c.precision = p;
     configs.push_back(c);

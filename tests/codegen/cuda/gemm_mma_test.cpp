@@ -87,6 +87,8 @@ TEST_CASE("every tensor-core helper compiles through NVRTC without spills", "[ge
       {"tessera::mma::Path::tf32", "__nv_bfloat16", "float", 32, 32, 64, 2, 2}, // mHC stage A
       {"tessera::mma::Path::tf32", "__nv_bfloat16", "float", 32, 24, 64, 1, 3}, // N = 24
       {"tessera::mma::Path::fp32", "float", "float", 32, 32, 32, 2, 2},
+      {"tessera::mma::Path::tf32x3", "float", "float", 64, 32, 32, 2, 2},
+      {"tessera::mma::Path::tf32x3", "__nv_bfloat16", "float", 32, 24, 64, 1, 3}, // hc_head fp32
   };
   int id = 0;
   for (const K& k : kinds) {
@@ -188,10 +190,13 @@ TEST_CASE("DSL gemm kernels lower, emit and compile for sm_80 and sm_90a", "[gem
   fixed.n = fixed.k = 4096;
   GemmConfig fp32{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32};
   fp32.precision = tessera::ops::GemmPrecision::fp32;
+  GemmConfig split = fp32;
+  split.precision = tessera::ops::GemmPrecision::tf32x3;
   for (GemmConfig cfg :
        {GemmConfig{}, GemmConfig{128, 128, 32, 128, 1}, GemmConfig{64, 64, 64, 128, 2},
         GemmConfig{128, 128, 32, 256, 3, tessera::DType::f16, tessera::DType::bf16},
-        GemmConfig{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32}, fixed, fp32}) {
+        GemmConfig{64, 64, 32, 128, 2, tessera::DType::f32, tessera::DType::f32}, fixed, fp32,
+        split}) {
     CAPTURE(cfg.block_m, cfg.block_n, cfg.block_k, cfg.threads, cfg.stages, cfg.n, cfg.k);
     const std::string src = compile_both(tessera::examples::gemm_kernel(cfg));
     CAPTURE(src);
@@ -202,6 +207,9 @@ TEST_CASE("DSL gemm kernels lower, emit and compile for sm_80 and sm_90a", "[gem
     CHECK(src.find("(mapped(mma.m16n8") != std::string::npos);
     CHECK(src.find("for (int r_ = 0; r_ < ") != std::string::npos);
     CHECK(src.find("acc[r_]") != std::string::npos);
+    if (cfg.precision == tessera::ops::GemmPrecision::tf32x3) {
+      CHECK(src.find("tessera::mma::gemm_ss<tessera::mma::Path::tf32x3") != std::string::npos);
+    }
   }
 }
 

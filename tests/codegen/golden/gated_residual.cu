@@ -15,16 +15,9 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 8;
-      if (block_x < num_tokens) {
-        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(x + static_cast<long long>(block_x) * 2048 + h_);
-        #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) a[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
-      } else {
-        #pragma unroll
-        for (int v_ = 0; v_ < 8; ++v_) {
-          a[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(x[static_cast<long long>(block_x) * 2048 + (h_ + v_)]) : 0.0f;
-        }
-      }
+      const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(x + static_cast<long long>(block_x) * 2048 + h_);
+      #pragma unroll
+      for (int k_ = 0; k_ < 8; ++k_) a[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
     }
   }
   // copy y[block_x, 0:+2048] -> b vec=8  (kernels.cpp:81)
@@ -32,16 +25,9 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 8;
-      if (block_x < num_tokens) {
-        const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(y + static_cast<long long>(block_x) * 2048 + h_);
-        #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) b[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
-      } else {
-        #pragma unroll
-        for (int v_ = 0; v_ < 8; ++v_) {
-          b[c_ * 8 + v_] = block_x < num_tokens ? tessera::convert<float>(y[static_cast<long long>(block_x) * 2048 + (h_ + v_)]) : 0.0f;
-        }
-      }
+      const tessera::Vec<__nv_bfloat16, 8> vec_ = tessera::load_vec<8>(y + static_cast<long long>(block_x) * 2048 + h_);
+      #pragma unroll
+      for (int k_ = 0; k_ < 8; ++k_) b[c_ * 8 + k_] = tessera::convert<float>(vec_[k_]);
     }
   }
   // parallel (p0) in [2048], distributed over 128 threads (V=8, C=2)  (kernels.cpp:82)
@@ -60,19 +46,10 @@ extern "C" __global__ void __launch_bounds__(128) gated_residual(const __nv_bflo
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 8;
-      if (block_x < num_tokens) {
-        tessera::Vec<__nv_bfloat16, 8> vec_;
-        #pragma unroll
-        for (int k_ = 0; k_ < 8; ++k_) vec_[k_] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + k_]);
-        tessera::store_vec<8>(out + static_cast<long long>(block_x) * 2048 + h_, vec_);
-      } else {
-        #pragma unroll
-        for (int v_ = 0; v_ < 8; ++v_) {
-          if (block_x < num_tokens) {
-            out[static_cast<long long>(block_x) * 2048 + (h_ + v_)] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + v_]);
-          }
-        }
-      }
+      tessera::Vec<__nv_bfloat16, 8> vec_;
+      #pragma unroll
+      for (int k_ = 0; k_ < 8; ++k_) vec_[k_] = tessera::convert<__nv_bfloat16>(a[c_ * 8 + k_]);
+      tessera::store_vec<8>(out + static_cast<long long>(block_x) * 2048 + h_, vec_);
     }
   }
 }

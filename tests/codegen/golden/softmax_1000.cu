@@ -13,7 +13,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 4;
-      if (h_ + 4 <= 1000 && block_x < num_rows) {
+      if (h_ + 4 <= 1000) {
         const tessera::Vec<float, 4> vec_ = tessera::load_vec<4>(x + static_cast<long long>(block_x) * 1000 + h_);
         #pragma unroll
         for (int k_ = 0; k_ < 4; ++k_) v[c_ * 4 + k_] = vec_[k_];
@@ -21,7 +21,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
         #pragma unroll
         for (int v_ = 0; v_ < 4; ++v_) {
           if (h_ + v_ < 1000) {
-            v[c_ * 4 + v_] = block_x < num_rows ? x[static_cast<long long>(block_x) * 1000 + (h_ + v_)] : 0.0f;
+            v[c_ * 4 + v_] = x[static_cast<long long>(block_x) * 1000 + (h_ + v_)];
           }
         }
       }
@@ -121,7 +121,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
     #pragma unroll
     for (int c_ = 0; c_ < 2; ++c_) {
       const int h_ = (c_ * 128 + thread_idx) * 4;
-      if (h_ + 4 <= 1000 && block_x < num_rows) {
+      if (h_ + 4 <= 1000) {
         tessera::Vec<float, 4> vec_;
         #pragma unroll
         for (int k_ = 0; k_ < 4; ++k_) vec_[k_] = v[c_ * 4 + k_];
@@ -129,7 +129,7 @@ extern "C" __global__ void __launch_bounds__(128) softmax(const float* __restric
       } else {
         #pragma unroll
         for (int v_ = 0; v_ < 4; ++v_) {
-          if (h_ + v_ < 1000 && block_x < num_rows) {
+          if (h_ + v_ < 1000) {
             y[static_cast<long long>(block_x) * 1000 + (h_ + v_)] = v[c_ * 4 + v_];
           }
         }

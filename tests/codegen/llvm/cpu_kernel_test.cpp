@@ -177,7 +177,7 @@ TEST_CASE("softmax: max, exp, sum and divide along rows", "[cpu][kernel]") {
   }
 }
 
-TEST_CASE("gemm: fp32, tf32 and bf16 tiles, plain and transposed", "[cpu][kernel]") {
+TEST_CASE("gemm: fp32, tf32, split tf32x3 and bf16 tiles, plain and transposed", "[cpu][kernel]") {
   constexpr int M = 16, N = 24, K = 40;
   struct Case {
     DType dtype;
@@ -186,6 +186,7 @@ TEST_CASE("gemm: fp32, tf32 and bf16 tiles, plain and transposed", "[cpu][kernel
   for (bool trans_b : {false, true}) {
     for (Case cs :
          {Case{DType::f32, ops::GemmPrecision::fp32}, Case{DType::f32, ops::GemmPrecision::tf32},
+          Case{DType::f32, ops::GemmPrecision::tf32x3},
           Case{DType::bf16, ops::GemmPrecision::fp32}}) {
       const DType dt = cs.dtype;
       KernelBuilder kb("gemm_tile");
@@ -226,7 +227,8 @@ TEST_CASE("gemm: fp32, tf32 and bf16 tiles, plain and transposed", "[cpu][kernel
             want += p;
             mag += std::abs(p);
           }
-          // tf32 keeps 10 mantissa bits of each operand: relative error per product < 2^-10.
+          // tf32 keeps 10 mantissa bits of each operand: relative error per product < 2^-10;
+          // tf32x3 (hi·hi + hi·lo + lo·hi) < 2^-20, which the fp32 bound covers.
           const double tol =
               cs.prec == ops::GemmPrecision::tf32 && dt == DType::f32 ? 1e-3 * mag : 1e-6 * mag;
           INFO("trans_b " << trans_b << " dtype " << tessera::dtype_name(dt) << " m " << m << " n "

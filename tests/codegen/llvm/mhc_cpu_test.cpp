@@ -55,20 +55,24 @@ mhc::Config config(std::int64_t hidden) {
 } // namespace
 
 TEST_CASE("mhc_post on the CPU matches the reference", "[cpu][mhc]") {
-  for (std::int64_t H : {1000, 4096}) {
-    for (std::int64_t T : {1, 5}) {
-      const mhc::Config c = config(H);
-      const int n = c.n();
-      const auto in = mhc::inputs::make_post_inputs(c, T, 42);
-      tessera::CompiledKernel k = compile_cpu(mk::post({.hidden = H, .n = n, .tile_h = 512}));
-      std::vector<bf16> out(static_cast<std::size_t>(T * n * H), bf16::from_bits(0x7fc1));
-      k.launch(nullptr, host(in.comb_mix.data(), DType::f32, {T, n, n}),
-               host(in.residual.data(), DType::bf16, {T, n, H}),
-               host(in.post_mix.data(), DType::f32, {T, n}), host(in.y.data(), DType::bf16, {T, H}),
-               host(out.data(), DType::bf16, {T, n, H}));
-      INFO("H = " << H << " T = " << T);
-      const auto want = mhc::ref::mhc_post(c, T, in.y, in.residual, in.post_mix, in.comb_mix);
-      check_close("out", out, want, 1.6e-2, 1e-2);
+  // threads 64: one 16-byte vector per stream per thread; 32: two (the tile's second half).
+  for (int threads : {0, 32}) {
+    for (std::int64_t H : {1000, 4096}) {
+      for (std::int64_t T : {1, 5}) {
+        const mhc::Config c = config(H);
+        const int n = c.n();
+        const auto in = mhc::inputs::make_post_inputs(c, T, 42);
+        tessera::CompiledKernel k =
+            compile_cpu(mk::post({.hidden = H, .n = n, .tile_h = 512, .threads = threads}));
+        std::vector<bf16> out(static_cast<std::size_t>(T * n * H), bf16::from_bits(0x7fc1));
+        k.launch(nullptr, host(in.comb_mix.data(), DType::f32, {T, n, n}),
+                 host(in.residual.data(), DType::bf16, {T, n, H}),
+                 host(in.post_mix.data(), DType::f32, {T, n}),
+                 host(in.y.data(), DType::bf16, {T, H}), host(out.data(), DType::bf16, {T, n, H}));
+        INFO("H = " << H << " T = " << T << " threads = " << threads);
+        const auto want = mhc::ref::mhc_post(c, T, in.y, in.residual, in.post_mix, in.comb_mix);
+        check_close("out", out, want, 1.6e-2, 1e-2);
+      }
     }
   }
 }

@@ -153,17 +153,28 @@ TEST_CASE("mhc_pre's plan: stage A then the big fuse, splits from the SM count",
         kernels::BigFuseVariant::norm);
 }
 
-TEST_CASE("stage A: the token-tile tensor-core kernel past T = 16 in TF32 on a GPU",
+TEST_CASE("stage A: the token-tile tensor-core kernel from the measured crossovers on a GPU",
           "[mhc][plan][cpu]") {
   const mhc::Config c = config(7168); // K = 28672: 448 K tiles of 64
-  CHECK(std::holds_alternative<kernels::StageAParams>(plan(Op::mhc_pre, c, 16).launches[0].params));
+  // TF32: from T·K = 8 · 28672 on (T 8 at H 7168, T 16 at H 4096), the per-token kernel below.
+  CHECK(std::holds_alternative<kernels::StageAParams>(plan(Op::mhc_pre, c, 7).launches[0].params));
+  const mhc::Plan decode = plan(Op::mhc_pre, c, 8);
+  CHECK(params<kernels::StageAMmaParams>(decode.launches[0]).block_m == 16);
+  CHECK(decode.splits == 112); // one token tile: 264 blocks wanted, capped at 448 / 4 K tiles
+  const mhc::Config c4 = config(4096);
+  CHECK(std::holds_alternative<kernels::StageAParams>(plan(Op::mhc_pre, c4, 8).launches[0].params));
+  CHECK(std::holds_alternative<kernels::StageAMmaParams>(
+      plan(Op::mhc_pre, c4, 16).launches[0].params));
+  CHECK(mhc::use_stage_a_mma(14, 16384, mhc::GemmPrecision::tf32));
+  CHECK_FALSE(mhc::use_stage_a_mma(13, 16384, mhc::GemmPrecision::tf32));
   const mhc::Plan mid = plan(Op::mhc_pre, c, 17);
   const auto& m = params<kernels::StageAMmaParams>(mid.launches[0]);
-  CHECK(m.block_m == 64);
+  CHECK(m.block_m == 32);
   CHECK(m.rows == 24);
   CHECK(m.precision == mhc::GemmPrecision::tf32);
-  CHECK(mid.splits == 112); // 264 blocks for one tile, capped at 448 / 4 K tiles
+  CHECK(mid.splits == 112);
   CHECK(m.splits == mid.splits);
+  CHECK(params<kernels::StageAMmaParams>(plan(Op::mhc_pre, c, 64).launches[0]).block_m == 64);
   const mhc::Plan large = plan(Op::mhc_pre, c, 4096);
   const auto& l = params<kernels::StageAMmaParams>(large.launches[0]);
   CHECK(l.block_m == 128);
@@ -172,13 +183,20 @@ TEST_CASE("stage A: the token-tile tensor-core kernel past T = 16 in TF32 on a G
   // The fused op's pre half takes it too.
   CHECK(std::holds_alternative<kernels::StageAMmaParams>(
       plan(Op::mhc_fused_post_pre, c, 4096).launches[1].params));
-  // Exact fp32 and hc_head (fp32 by the spec) keep the per-token kernel, with its split cap.
+  // fp32 (split TF32 in the tile) and hc_head (fp32 by the spec) switch past T = 128.
   mhc::Config fp32 = c;
   fp32.gemm_precision = mhc::GemmPrecision::fp32;
   CHECK(std::holds_alternative<kernels::StageAParams>(
-      plan(Op::mhc_pre, fp32, 4096).launches[0].params));
+      plan(Op::mhc_pre, fp32, 128).launches[0].params));
+  const auto& f = params<kernels::StageAMmaParams>(plan(Op::mhc_pre, fp32, 129).launches[0]);
+  CHECK(f.precision == mhc::GemmPrecision::fp32);
   CHECK(
-      std::holds_alternative<kernels::StageAParams>(plan(Op::hc_head, c, 4096).launches[0].params));
+      std::holds_alternative<kernels::StageAParams>(plan(Op::hc_head, c, 128).launches[0].params));
+  const mhc::Plan head = plan(Op::hc_head, c, 4096);
+  const auto& h = params<kernels::StageAMmaParams>(head.launches[0]);
+  CHECK(h.rows == 4);
+  CHECK(h.precision == mhc::GemmPrecision::fp32);
+  CHECK(params<kernels::HeadCollapseParams>(head.launches[1]).splits == head.splits);
   // So does every CPU plan (its thread loop vectorises; the tile runs FMA loops there).
   const mhc::Plan cpu = mhc::make_plan(
       {.op = Op::mhc_pre, .config = c, .tokens = 4096, .target = {tessera::Target::cpu, 0, 2}});
