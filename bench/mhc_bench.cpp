@@ -4,6 +4,13 @@
 // them; GB/s and the fraction of the device-to-device copy bandwidth measured in the same run.
 //
 //   mhc_bench [--json results.json] [--quick] [--ops mhc_pre,mhc_post,...] [--tokens 1,2,4,...]
+//             [--torch-json peer.json]
+//
+// Each JSON row also carries issue 9's yardsticks (bench/mhc_goals.h): goal_bytes (the bytes
+// the op's algorithm must move), goal_floor_us and goal_frac against the same copy bandwidth,
+// TileLang's H200 figure where the issue's table has one, and torch.compile's time from a peer
+// run of ../shared/peer/torch_mhc.py on the same card (--torch-json: a list of {op, H, T,
+// compiled_graph_us}).
 //
 // Every subject comes from the op's OpSpec (kernels/mhc/op_spec.h: tensors, inputs, bytes =
 // every tensor but scale and base) and its plan (split count, workspace), and is called through
@@ -11,6 +18,7 @@
 // cache (at most 32 copies), so large-T rows measure DRAM, not L2; weights and the workspace are
 // shared. Needs a CUDA device.
 #include "bench/bench_util.h"
+#include "bench/mhc_goals.h"
 #include "kernels/mhc/op_spec.h"
 #include "kernels/mhc/ops.h"
 #include "kernels/mhc/plan.h"
@@ -31,6 +39,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -184,6 +193,7 @@ int main(int argc, char** argv) {
   std::string ops_arg = "mhc_pre,mhc_post,mhc_fused_post_pre,hc_head,sinkhorn";
   bool quick = false;
   std::vector<std::int64_t> tokens_arg; // --tokens: a T grid of its own (crossover searches)
+  std::string torch_json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) {
@@ -192,6 +202,8 @@ int main(int argc, char** argv) {
       ops_arg = argv[++i];
     } else if (a == "--quick") {
       quick = true;
+    } else if (a == "--torch-json" && i + 1 < argc) {
+      torch_json_path = argv[++i];
     } else if (a == "--tokens" && i + 1 < argc) {
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) {
@@ -205,7 +217,7 @@ int main(int argc, char** argv) {
       }
     } else {
       std::cerr << "usage: mhc_bench [--json PATH] [--quick] [--ops op1,op2,...] "
-                   "[--tokens T1,T2,...]\n";
+                   "[--tokens T1,T2,...] [--torch-json PATH]\n";
       return 2;
     }
   }
@@ -254,6 +266,23 @@ int main(int argc, char** argv) {
         bench("sinkhorn", 4096, T);
       }
     }
+    nlohmann::json torch_rows = nlohmann::json::array();
+    if (!torch_json_path.empty()) {
+      std::ifstream in(torch_json_path);
+      if (!in) {
+        throw std::runtime_error("cannot read --torch-json " + torch_json_path);
+      }
+      torch_rows = nlohmann::json::parse(in);
+    }
+    auto torch_us = [&](const Row& r) -> nlohmann::json {
+      for (const auto& t : torch_rows) {
+        if (t.value("op", "") == r.op && t.value("H", 0) == r.H && t.value("T", 0) == r.T &&
+            t.contains("compiled_graph_us")) {
+          return t["compiled_graph_us"];
+        }
+      }
+      return nullptr;
+    };
     if (!json_path.empty()) {
       nlohmann::json j;
       j["device"] = dev.name;
@@ -268,6 +297,14 @@ int main(int argc, char** argv) {
                              {"bytes", r.bytes},
                              {"floor_us", r.floor_us},
                              {"frac", r.frac}});
+        nlohmann::json& row = j["rows"].back();
+        const double goal = tessera::bench::mhc_goal_bytes(r.op, r.H, r.T);
+        row["goal_bytes"] = goal;
+        row["goal_floor_us"] = goal / bw * 1e6;
+        row["goal_frac"] = r.graph_us > 0 ? goal / bw * 1e6 / r.graph_us : 0.0;
+        const auto tilelang = tessera::bench::tilelang_h200_us(r.op, r.H, r.T);
+        row["tilelang_h200_us"] = tilelang ? nlohmann::json(*tilelang) : nlohmann::json(nullptr);
+        row["torch_us"] = torch_us(r);
       }
       std::ofstream(json_path) << j.dump(1) << "\n";
       fmt::print("wrote {}\n", json_path);

@@ -31,7 +31,8 @@ import os
 import sys
 from xml.sax.saxutils import escape
 
-COLORS = {"tessera": "#d62728", "torch eager": "#1f77b4", "torch compiled": "#2ca02c"}
+COLORS = {"tessera": "#d62728", "torch eager": "#1f77b4", "torch compiled": "#2ca02c",
+          "TileLang": "#9467bd"}
 DASHES = ["", "6,4", "2,3", "8,3,2,3"]
 
 
@@ -60,9 +61,15 @@ def series_from(peer_files, tessera_files, use_graph):
             add(r["op"], "torch compiled", r["H"], r["T"], r.get("floor_us"),
                 c or r.get("compiled_us"))
     for data in tessera_files:
+        # TileLang's figures (issue 9's table, bench/mhc_goals.h) were measured on an H200: they
+        # are charted only beside an H200 run, whose copy floor they share.
+        on_h200 = "H200" in str(data.get("device", ""))
         for r in data["rows"]:
             g = r.get("graph_us") if use_graph else None
             add(r["op"], "tessera", r["H"], r["T"], r.get("floor_us"), g or r.get("us"))
+            if on_h200 and use_graph:
+                add(r["op"], "TileLang", r["H"], r["T"], r.get("floor_us"),
+                    r.get("tilelang_h200_us"))
     for op in out.values():
         for pts in op.values():
             pts.sort()
@@ -109,7 +116,7 @@ def svg_chart(op, series, subtitle, width=760, height=460):
     s.append(f'<text x="18" y="{top + ph / 2}" text-anchor="middle" '
              f'transform="rotate(-90 18 {top + ph / 2})">floor_us / time</text>')
     hs = sorted({h for _, h in series})
-    order = ["tessera", "torch compiled", "torch eager"]
+    order = ["tessera", "TileLang", "torch compiled", "torch eager"]
     legend_y = top + 10
     for impl in order:
         for h in hs:
