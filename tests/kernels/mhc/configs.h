@@ -138,6 +138,16 @@ inline std::vector<OpCase> gpu_cases() {
     add(Op::hc_head, make_config(4096), T);
   }
   add(Op::hc_head, make_config(5137), 9);
+  // Issue 9's odd shapes for every op: token counts one past each kernel switch (T 17: the
+  // fused op's two-pass form; 129: fp32 / hc_head's token tile; 1025: 9 tiles of 128) and hidden
+  // sizes whose K is not a multiple of the 64-wide K blocks (K 4000, 12000).
+  for (std::int64_t H : {1000, 3000}) {
+    for (std::int64_t T : {3, 17, 129, 1025}) {
+      for (Op op : {Op::mhc_pre, Op::mhc_post, Op::mhc_fused_post_pre, Op::hc_head}) {
+        add(op, make_config(H, 2.0f), T);
+      }
+    }
+  }
   // Standalone Sinkhorn.
   for (std::int64_t T : {0, 1, 1000}) {
     add(Op::sinkhorn, make_config(4096), T);
