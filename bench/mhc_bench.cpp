@@ -9,8 +9,8 @@
 // Each JSON row also carries issue 9's yardsticks (bench/mhc_goals.h): goal_bytes (the bytes
 // the op's algorithm must move), goal_floor_us and goal_frac against the same copy bandwidth,
 // TileLang's H200 figure where the issue's table has one, and torch.compile's time from a peer
-// run of ../shared/peer/torch_mhc.py on the same card (--torch-json: a list of {op, H, T,
-// compiled_graph_us}).
+// run of ../shared/peer/torch_mhc.py on the same card (--torch-json: its --json output, whose
+// rows carry compiled_graph_us).
 //
 // Every subject comes from the op's OpSpec (kernels/mhc/op_spec.h: tensors, inputs, bytes =
 // every tensor but scale and base) and its plan (split count, workspace), and is called through
@@ -272,7 +272,14 @@ int main(int argc, char** argv) {
       if (!in) {
         throw std::runtime_error("cannot read --torch-json " + torch_json_path);
       }
-      torch_rows = nlohmann::json::parse(in);
+      nlohmann::json peer = nlohmann::json::parse(in);
+      // torch_mhc.py --json and torch_mhc_ext.py write {device, copy_bw, rows}; a bare list of
+      // rows is taken too.
+      torch_rows = peer.is_object() ? peer.value("rows", nlohmann::json::array()) : peer;
+      if (!torch_rows.is_array()) {
+        throw std::runtime_error("--torch-json " + torch_json_path +
+                                 ": expected {rows: [...]} or a list of rows");
+      }
     }
     auto torch_us = [&](const Row& r) -> nlohmann::json {
       for (const auto& t : torch_rows) {

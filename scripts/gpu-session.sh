@@ -2,7 +2,10 @@
 # One GPU-machine session as one command (device tool), over a copy of the repository with the
 # carried build-gpu/ (scripts/build-gpu.sh + scripts/pack-gpu.sh) and, optionally, build-base/:
 # the benchmark binaries of an earlier commit, for a same-run, same-card A/B comparison.
-#   scripts/gpu-session.sh [tests] [diff] [bench] [sanitize]      (default: all four)
+#   scripts/gpu-session.sh [tests] [diff] [bench] [goal] [sanitize]   (default: all but goal)
+# goal: the full mhc_bench grid with issue 9's yardsticks, torch.compile from the peer script
+# run just before it on the same card (PEER_SCRIPT, default ../shared/peer/torch_mhc.py; a
+# checkout carried without shared/ can point it at a copy).
 # Everything lands in $OUT/results.tgz (the device tool returns at most 8 files) and a short
 # summary is printed last.
 set -uo pipefail
@@ -56,6 +59,17 @@ if [[ $steps == *bench* ]]; then
     done
   done
   summary+=("bench: $(ls "$work"/mhc-*.json 2>/dev/null | wc -l) mhc_bench runs")
+fi
+
+if [[ $steps == *goal* ]]; then
+  peer=${PEER_SCRIPT:-$here/../shared/peer/torch_mhc.py}
+  torch_json=()
+  if [[ -f $peer ]] && python3 "$peer" --json "$work/torch-peer.json" >"$work/torch-peer.log" 2>&1; then
+    torch_json=(--torch-json "$work/torch-peer.json")
+  fi
+  "$here/build-gpu/bench/mhc_bench" "${torch_json[@]}" --json "$work/mhc-goal.json" \
+    >"$work/mhc-goal.log" 2>&1
+  summary+=("goal: mhc_bench full grid $([[ ${#torch_json[@]} -gt 0 ]] && echo 'with' || echo 'without') torch peer")
 fi
 
 if [[ $steps == *sanitize* ]]; then
