@@ -60,7 +60,18 @@ ops::CopyPlan plan(const Copy& op, const ops::LayoutMap& layouts) {
   const bool src_global = src->scope == Scope::global;
   const bool dst_global = dst->scope == Scope::global;
   if (src_global == dst_global) {
-    return p; // no global side (or global to global): scalar
+    // A thread's own registers to or from shared memory (a local copied by every thread): as
+    // wide as the shared side allows. Other copies without a global side stay scalar.
+    const bool src_local = src->scope == Scope::local, dst_local = dst->scope == Scope::local;
+    if (src_local != dst_local && (src->scope == Scope::shared || dst->scope == Scope::shared)) {
+      const Region& sh = src_local ? op.dst : op.src;
+      const Region& regs = src_local ? op.src : op.dst;
+      const int cap = static_cast<int>(16 / dtype_size(sh.buffer->dtype));
+      if (!regs.ranges.back().squeezed) {
+        p.vector_width = std::max(1, shared_width(sh, cap));
+      }
+    }
+    return p;
   }
   const Region& g = src_global ? op.src : op.dst;
   const Region& other = src_global ? op.dst : op.src;

@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "ir/util.h"
 #include "ir/verify_context.h"
+#include "ir/visitor.h"
 #include "ops/lower_util.h"
 
 #include <fmt/format.h>
@@ -103,6 +104,19 @@ bool per_thread(const LowerContext& ctx, const Buffer& b) {
   return b->scope == Scope::local || has_layout(ctx, b, LayoutKind::replicated);
 }
 
+/** Whether a region's position depends on the thread (its starts read thread_idx). */
+bool thread_dependent(const Region& r) {
+  class Finder : public IRVisitor {
+  public:
+    bool found = false;
+    void visit_var(const Var* v) override { found = found || v->var_kind == VarKind::thread_idx; }
+    void check(const Region& region) { visit_region(region); }
+  };
+  Finder f;
+  f.check(r);
+  return f.found;
+}
+
 class CopyLowering {
 public:
   CopyLowering(const Copy& op, LowerContext& ctx)
@@ -127,7 +141,11 @@ public:
       return every_thread();
     }
     if (per_thread(ctx_, s)) {
-      return owner_writes();
+      // A local copied to a place that depends on the thread is the thread's own data (each
+      // thread stores its registers); otherwise the source is uniform and the threads share out
+      // the elements.
+      return s->scope == Scope::local && thread_dependent(op_.dst) ? every_thread()
+                                                                   : owner_writes();
     }
     return split();
   }
@@ -275,16 +293,57 @@ private:
     return body;
   }
 
-  /** Replicated/local destination: every thread moves every element. */
+  /** Every thread moves every element: into a replicated fragment or local, or from a local to
+   *  a thread-dependent place (the thread's own elements). Runs of the plan's vector width become
+   *  one vector access where the run lies inside the tensor; elements outside read as zero and
+   *  are never written. */
   Stmt every_thread() {
+    const Buffer& sb = op_.src.buffer;
+    const Buffer& db = op_.dst.buffer;
+    // Vector runs move between memory and a local's registers; a replicated fragment's registers
+    // are reached element by element.
+    const int w = shape_.empty() || sb->scope == Scope::fragment || db->scope == Scope::fragment
+                      ? 1
+                      : plan_.vector_width;
+    const std::int64_t L = shape_.empty() ? 1 : shape_.back();
+    const std::int64_t runs = (L + w - 1) / w;
     const Expr i = int_var("i_");
     Lets lets;
-    const std::vector<Expr> e = decompose(i, shape_, "e", lets);
-    const std::vector<Expr> sidx = region_indices(op_.src, e);
-    const Expr value = zero_fill(in_bounds(op_.src, sidx),
-                                 convert(load(op_.src.buffer, sidx), op_.dst.buffer->dtype));
-    Stmt body = lets.wrap(store(op_.dst.buffer, region_indices(op_.dst, e), value));
-    return loop(i, region_numel(op_.src), true, body, op_.loc);
+    std::vector<Expr> e;
+    if (!shape_.empty()) {
+      const Expr lead = lets.bind("lead_", div(i, i32(runs)));
+      const Expr h = lets.bind("h_", mul(mod(i, i32(runs)), i32(w)));
+      e = decompose(lead, std::vector<std::int64_t>(shape_.begin(), shape_.end() - 1), "e", lets);
+      e.push_back(h);
+    }
+    auto element = [&](const std::vector<Expr>& ek) -> Stmt {
+      const std::vector<Expr> sidx = region_indices(op_.src, ek);
+      const std::vector<Expr> didx = region_indices(op_.dst, ek);
+      const Expr value = zero_fill(in_bounds(op_.src, sidx), convert(load(sb, sidx), db->dtype));
+      return guard(in_bounds(op_.dst, didx), store(db, didx, value), op_.loc);
+    };
+    Stmt body;
+    if (w == 1) {
+      body = element(e);
+    } else {
+      const Expr j = int_var("j_");
+      std::vector<Expr> ej = e;
+      ej.back() = add(ej.back(), j);
+      Stmt scalar = element(ej);
+      if (L % w != 0) {
+        scalar = guard(lt(ej.back(), i32(L)), scalar, op_.loc);
+      }
+      scalar = loop(j, w, true, scalar, op_.loc);
+      const std::vector<Expr> sidx = region_indices(op_.src, e);
+      const std::vector<Expr> didx = region_indices(op_.dst, e);
+      Expr cond = L % w != 0 ? le(add(e.back(), i32(w)), i32(L)) : Expr();
+      cond = land(land(cond, in_bounds(op_.src, sidx, w)), in_bounds(op_.dst, didx, w));
+      const Stmt vec = VectorCopy::make(db, didx, sb, sidx, w, false, op_.loc);
+      body = cond.defined() ? IfThenElse::make(cond, vec, scalar, op_.loc) : vec;
+    }
+    body = lets.wrap(body);
+    return loop(i, region_numel(op_.src) / std::max<std::int64_t>(L, 1) * runs, true, body,
+                op_.loc);
   }
 
   /** Replicated/local source into global or shared: element i is written by thread i % P. */

@@ -289,11 +289,12 @@ void CudaPrinter::vector_copy(const VectorCopy* op, bool last) {
   auto ptr = [&](const Buffer& b, const std::vector<Expr>& idx) {
     return fmt::format("{} + {}", name(b), offset(b, idx));
   };
-  // Register k of the run: `regs[first + k_]`, or `regs[k_]` from 0.
-  auto reg = [&](const Buffer& b, const Expr& first) {
-    const IntImm* zero = first.as<IntImm>();
-    return zero && zero->value == 0 ? fmt::format("{}[k_]", name(b))
-                                    : fmt::format("{}[{} + k_]", name(b), operand(first, 6));
+  // Register k of the run: `regs[first + k_]`, or `regs[k_]` from 0 (a multi-dimensional local
+  // is indexed row-major, like its element accesses).
+  auto reg = [&](const Buffer& b, const std::vector<Expr>& idx) {
+    const std::string first = offset(b, idx);
+    return first == "0" ? fmt::format("{}[k_]", name(b))
+                        : fmt::format("{}[{} + k_]", name(b), first);
   };
   // The temporaries below need a scope of their own unless nothing follows in this one.
   auto begin = [&] {
@@ -318,15 +319,15 @@ void CudaPrinter::vector_copy(const VectorCopy* op, bool last) {
     line(fmt::format("const tessera::Vec<{}, {}> vec_ = tessera::load_vec<{}>({});", cuda_type(st),
                      w, w, ptr(op->src, op->src_index)));
     line("#pragma unroll");
-    line(fmt::format("for (int k_ = 0; k_ < {}; ++k_) {} = {};", w,
-                     reg(op->dst, op->dst_index.at(0)), convert("vec_[k_]", st, dt)));
+    line(fmt::format("for (int k_ = 0; k_ < {}; ++k_) {} = {};", w, reg(op->dst, op->dst_index),
+                     convert("vec_[k_]", st, dt)));
     end();
   } else if (src_regs && !dst_regs) {
     begin();
     line(fmt::format("tessera::Vec<{}, {}> vec_;", cuda_type(dt), w));
     line("#pragma unroll");
     line(fmt::format("for (int k_ = 0; k_ < {}; ++k_) vec_[k_] = {};", w,
-                     convert(reg(op->src, op->src_index.at(0)), st, dt)));
+                     convert(reg(op->src, op->src_index), st, dt)));
     line(fmt::format("tessera::store_vec<{}>({}, vec_);", w, ptr(op->dst, op->dst_index)));
     end();
   } else if (st == dt) {

@@ -13,6 +13,8 @@
  *                    norm / broadcast: grid (T); the collapse stays in registers (unrolled over
  *                    the H tiles) so the RMS statistic of the whole row can be taken.
  *  - post:           grid (T, ceil(H / hb)), one H tile of all n streams per block.
+ *  - post_stage_a:   mhc_fused_post_pre past small T: grid (ceil(T / bm), S); the new residual
+ *                    of bm tokens over split s's H tiles, stored and projected from shared.
  *  - fused_post:     the single-pass small-T kernel of mhc_fused_post_pre: grid (T, S); block
  *                    (t, s) computes the new residual for its H tiles, stores it, and
  *                    accumulates the projection and square sum of the unrounded values.
@@ -66,6 +68,28 @@ struct StageAMmaParams {
 };
 ir::Kernel stage_a_mma(const StageAMmaParams& p);
 std::string describe(const StageAMmaParams& p);
+
+/** H elements per stream of one post_stage_a tile (K = n · this per gemm step). */
+inline constexpr int kPostStageATileH = 64;
+
+/** mhc_fused_post_pre past the small-T kernel: mhc_post and the tensor-core stage A in one
+ * kernel. Grid (ceil(T / block_m), S) × 128; block (mb, s) computes the new residual of its
+ * tokens over split s's 64-element H tiles (all n streams: a split cuts H, not K), stores it
+ * (bf16) and feeds the same rounded values from shared memory to the stage-A gemm and square
+ * sum, so the new residual is read once (by the big fuse) instead of twice. */
+struct PostStageAParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int rows = 24; ///< M3
+  int splits = 1;
+  GemmPrecision precision = GemmPrecision::tf32;
+  int block_m = 128;
+  int stages = 3; ///< cp.async ring depth of the fn tiles
+
+  auto operator<=>(const PostStageAParams&) const = default;
+};
+ir::Kernel post_stage_a(const PostStageAParams& p);
+std::string describe(const PostStageAParams& p);
 
 /** Which stage-B kernel. */
 enum class BigFuseVariant : std::uint8_t {

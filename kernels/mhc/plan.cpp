@@ -90,6 +90,13 @@ int stage_a_stages() {
   return static_cast<int>(stages);
 }
 
+/** Whether mhc_fused_post_pre fuses its post into the token-tile stage A (kernels::post_stage_a);
+ * TESSERA_MHC_POST_STAGE_A=0 launches them apart (post, then stage A), for measurements. */
+bool post_stage_a_enabled() {
+  static const bool on = override_or("TESSERA_MHC_POST_STAGE_A", 1, 0, 1) == 1;
+  return on;
+}
+
 /** Split count of the single-pass fused post+pre kernel (T <= kFusedSmallT). */
 int fused_small_splits(const Config& c, std::int64_t tokens) {
   if (c.split.kind == SplitPolicy::Kind::fixed) {
@@ -168,6 +175,20 @@ public:
         use_workspace(T == 0 ? 1 : fused_small_splits(c_, T), M);
         add("fused_post",
             kernels::FusedPostParams{.hidden = c_.hidden, .n = n, .splits = plan_.splits},
+            {as_given("y"), as_given("residual"), viewed("post_mix", {T, n}),
+             viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
+             as_given("residual_out"), mix_, sqrsum_});
+      } else if (tile_stage_a(c_.k(), c_.gemm_precision) && post_stage_a_enabled()) {
+        // One kernel for post and stage A: the new residual feeds the projection on chip.
+        use_workspace(T == 0 ? 1 : post_stage_a_splits(c_, T, sm_count_of(r_.target, c_)), M);
+        add("post_stage_a",
+            kernels::PostStageAParams{.hidden = c_.hidden,
+                                      .n = n,
+                                      .rows = M,
+                                      .splits = plan_.splits,
+                                      .precision = c_.gemm_precision,
+                                      .block_m = stage_a_block_m(T),
+                                      .stages = stage_a_stages()},
             {as_given("y"), as_given("residual"), viewed("post_mix", {T, n}),
              viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
              as_given("residual_out"), mix_, sqrsum_});
@@ -336,6 +357,7 @@ std::string describe(const KernelChoice& params) {
                               : std::is_same_v<P, kernels::BigFuseParams>      ? "big_fuse"
                               : std::is_same_v<P, kernels::PostParams>         ? "post"
                               : std::is_same_v<P, kernels::FusedPostParams>    ? "fused_post"
+                              : std::is_same_v<P, kernels::PostStageAParams>   ? "post_stage_a"
                               : std::is_same_v<P, kernels::HeadCollapseParams> ? "head_collapse"
                                                                                : "sinkhorn";
         return fmt::format("{} {}", builder, kernels::describe(p));
@@ -368,6 +390,8 @@ const ir::Kernel& traced_kernel(const KernelChoice& params) {
           return kernels::post(p);
         } else if constexpr (std::is_same_v<P, kernels::FusedPostParams>) {
           return kernels::fused_post(p);
+        } else if constexpr (std::is_same_v<P, kernels::PostStageAParams>) {
+          return kernels::post_stage_a(p);
         } else if constexpr (std::is_same_v<P, kernels::HeadCollapseParams>) {
           return kernels::head_collapse(p);
         } else {
@@ -445,6 +469,17 @@ int num_splits_for(const Config& c, std::int64_t tokens, std::int64_t k, int sm_
   int s = resolve_num_splits(c, sm_count, tokens, k);
   const std::int64_t cap = std::max<std::int64_t>(1, k / kStageATile);
   return static_cast<int>(std::min<std::int64_t>(s, cap));
+}
+
+int post_stage_a_splits(const Config& c, std::int64_t tokens, int sm_count) {
+  if (c.split.kind == SplitPolicy::Kind::fixed) {
+    return c.split.splits;
+  }
+  const std::int64_t bm = stage_a_block_m(tokens);
+  const std::int64_t tiles = (tokens + bm - 1) / bm;
+  const std::int64_t h_tiles =
+      (c.hidden + kernels::kPostStageATileH - 1) / kernels::kPostStageATileH;
+  return static_cast<int>(std::clamp<std::int64_t>(sm_count / tiles, 1, h_tiles));
 }
 
 // -- Plans --------------------------------------------------------------------------------------

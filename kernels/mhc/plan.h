@@ -37,8 +37,8 @@ namespace tessera::mhc {
 /** Which kernel, with which parameters: the alternative says which builder traces it. */
 using KernelChoice =
     std::variant<kernels::StageAParams, kernels::StageAMmaParams, kernels::BigFuseParams,
-                 kernels::PostParams, kernels::FusedPostParams, kernels::HeadCollapseParams,
-                 kernels::SinkhornParams>;
+                 kernels::PostParams, kernels::FusedPostParams, kernels::PostStageAParams,
+                 kernels::HeadCollapseParams, kernels::SinkhornParams>;
 
 /** The builder's name and describe() of its parameters ("stage_a K=16384 rows=24 S=16 ..."). */
 std::string describe(const KernelChoice& params);
@@ -143,6 +143,11 @@ inline constexpr std::int64_t kStageAMmaFp32MinT = 129;
 /** Tokens per block of the tensor-core stage A: 16 up to T = 16, 32 up to 32, 64 up to 64, else
  * 128. */
 int stage_a_block_m(std::int64_t tokens);
+
+/** Split count of the fused post + tensor-core stage A (kernels::post_stage_a): a fixed
+ * config.split as given; automatic: the token tiles times the splits fill the SMs once (one
+ * 180 KB block per SM), every split keeping at least one 64-element H tile. */
+int post_stage_a_splits(const Config& config, std::int64_t tokens, int sm_count);
 
 /** The stage-A split count for a reduction of length `k` over `tokens` tokens on `sm_count` SMs:
  * a fixed config.split as given; automatic: for the token-tile kernel (`tile_kernel`), enough

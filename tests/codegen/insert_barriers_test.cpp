@@ -56,3 +56,52 @@ TEST_CASE("insert_barriers: unrelated statements get none", "[codegen][passes]")
   });
   check_ir(ir_after(k, "insert_barriers"), "CHECK-COUNT-0: barrier");
 }
+
+TEST_CASE("insert_barriers: threads' own writes and buffers in scope need none between them",
+          "[codegen][passes]") {
+  const auto k = row_kernel([](TileRef x, TileRef y, Var t) {
+    auto a = shared(f32, {1024}, "a");
+    auto b = shared(f32, {1024}, "b");
+    auto c = shared(f32, {8}, "c");
+    copy(x[t][range(0, 8)], c);
+    auto v = local(f32, {8}, "v");
+    Expr own = thread_idx() * 8;
+    for (int e = 0; e < 8; ++e) {
+      v[e] = Expr(c[e]); // RAW on c: barrier
+    }
+    copy(v, a[range(own, 8)]); // a thread's own elements: WAR against c's reads is no
+    copy(v, b[range(own, 8)]); // hazard (other buffers), nor own writes after own writes
+    copy(a, y[t]);             // reads every thread's writes: barrier
+    a[0] = 1.0f;               // an element store of one place by every thread: barrier
+  });
+  check_ir(ir_after(k, "insert_barriers"), R"(
+    CHECK: copy x[block_x, 0:+8] -> c
+    CHECK: barrier
+    CHECK-NEXT: v[0] = c[0]
+    CHECK: copy v -> a[
+    CHECK-NEXT: copy v -> b[
+    CHECK-NEXT: barrier
+    CHECK-NEXT: copy a -> y[
+    CHECK-NEXT: barrier
+    CHECK-NEXT: a[0] =
+  )");
+}
+
+TEST_CASE("insert_barriers: a buffer out of scope may share bytes with a later one",
+          "[codegen][passes]") {
+  const auto k = row_kernel([](TileRef x, TileRef y, Var t) {
+    serial(2, [&](Var) {
+      auto a = shared(f32, {1024}, "a");
+      copy(x[t], a);
+      copy(a, y[t]);
+    });
+    auto b = shared(f32, {1024}, "b"); // may reuse a's bytes: its write waits for a's readers
+    copy(x[t], b);
+    copy(b, y[t]);
+  });
+  check_ir(ir_after(k, "insert_barriers"), R"(
+    CHECK: copy a -> y[block_x, 0:+1024]
+    CHECK: barrier
+    CHECK-NEXT: copy x[block_x, 0:+1024] -> b
+  )");
+}

@@ -311,6 +311,77 @@ TEST_CASE("mhc_fused_post_pre (single-pass small-T kernel + big fuse) on the CPU
   }
 }
 
+TEST_CASE("post_stage_a (post + tensor-core stage A in one kernel) on the CPU", "[cpu][mhc]") {
+  // Tails everywhere: H = 1000 ends in a 40-element H tile, T = 37 in a partial token tile, T = 130
+  // spans two 128-token tiles; S = 3 splits 16 H tiles unevenly; one-stage ring included.
+  struct Case {
+    std::int64_t H, T;
+    int S, bm, stages;
+  };
+  for (const Case k : {Case{1000, 37, 3, 64, 3}, Case{1000, 130, 1, 128, 1}, Case{256, 1, 2, 16, 2},
+                       Case{1000, 16, 5, 16, 3}}) {
+    for (mhc::GemmPrecision prec : {mhc::GemmPrecision::tf32, mhc::GemmPrecision::fp32}) {
+      const std::int64_t H = k.H, T = k.T;
+      const int S = k.S;
+      mhc::Config c = config(H);
+      c.gemm_precision = prec;
+      const int n = c.n(), M3 = c.mix_count();
+      const auto in = mhc::inputs::make_fused_post_pre_inputs(c, T, 23);
+      const mk::PostStageAParams p{.hidden = H,
+                                   .n = n,
+                                   .rows = M3,
+                                   .splits = S,
+                                   .precision = prec,
+                                   .block_m = k.bm,
+                                   .stages = k.stages};
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::vector<float> mix(static_cast<std::size_t>(S * T * M3), nan), sq(S * T, nan);
+      std::vector<bf16> res_out(static_cast<std::size_t>(T * n * H), bf16::from_bits(0x7fc1));
+      compile_cpu(mk::post_stage_a(p))
+          .launch(nullptr, host(in.post.y.data(), DType::bf16, {T, H}),
+                  host(in.post.residual.data(), DType::bf16, {T, n, H}),
+                  host(in.post.post_mix.data(), DType::f32, {T, n}),
+                  host(in.post.comb_mix.data(), DType::f32, {T, n, n}),
+                  host(in.fn.data(), DType::f32, {M3, n, H}),
+                  host(res_out.data(), DType::bf16, {T, n, H}),
+                  host(mix.data(), DType::f32, {S, T, M3}), host(sq.data(), DType::f32, {S, T}));
+      INFO(mk::describe(p) << " T = " << T);
+      // The new residual is mhc_post's; the partials are the projection and square sum of the
+      // stored (rounded) residual over each split's whole 64-element H tiles, every stream.
+      const auto post_want =
+          mhc::ref::mhc_post(c, T, in.post.y, in.post.residual, in.post.post_mix, in.post.comb_mix);
+      check_close("residual_out", res_out, post_want, 1.6e-2, 1e-2);
+      std::vector<double> want_mix(mix.size()), want_sq(sq.size());
+      for (int s = 0; s < S; ++s) {
+        const auto r = mhc::ref::stage_a_split_range(H, S, s);
+        for (std::int64_t t = 0; t < T; ++t) {
+          double q = 0;
+          for (int j = 0; j < n; ++j) {
+            for (std::int64_t h = r.begin; h < r.end; ++h) {
+              const double v = static_cast<float>(res_out[(t * n + j) * H + h]);
+              q += v * v;
+            }
+          }
+          want_sq[s * T + t] = q;
+          for (int m = 0; m < M3; ++m) {
+            double a = 0;
+            for (int j = 0; j < n; ++j) {
+              for (std::int64_t h = r.begin; h < r.end; ++h) {
+                const float w = in.fn[(m * n + j) * H + h];
+                const double wr = prec == mhc::GemmPrecision::tf32 ? mhc::ref::round_to_tf32(w) : w;
+                a += static_cast<float>(res_out[(t * n + j) * H + h]) * wr;
+              }
+            }
+            want_mix[(s * T + t) * M3 + m] = a;
+          }
+        }
+      }
+      check_close("partial_mix", mix, want_mix, 1e-6, 1e-4);
+      check_close("partial_sqrsum", sq, want_sq, 1e-5, 1e-5);
+    }
+  }
+}
+
 TEST_CASE("hc_head (stage A + head collapse) on the CPU", "[cpu][mhc]") {
   for (std::int64_t T : {1, 5}) {
     const mhc::Config c = config(1000);

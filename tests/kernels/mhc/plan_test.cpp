@@ -180,9 +180,19 @@ TEST_CASE("stage A: the token-tile tensor-core kernel from the measured crossove
   CHECK(l.block_m == 128);
   CHECK(large.splits == 8); // 32 tiles x 8 = 256 blocks <= 2 per SM: one wave
   CHECK(plan(Op::mhc_pre, c, 4096, 66).splits == 4);
-  // The fused op's pre half takes it too.
-  CHECK(std::holds_alternative<kernels::StageAMmaParams>(
-      plan(Op::mhc_fused_post_pre, c, 4096).launches[1].params));
+  // The fused op's pre half takes it too, fused with the post (one 180 KB block per SM: the
+  // 32 token tiles times 4 splits fill the 132 SMs once).
+  const mhc::Plan fused = plan(Op::mhc_fused_post_pre, c, 4096);
+  CHECK(labels(fused) == std::vector<std::string>{"post_stage_a", "big_fuse"});
+  const auto& ps = params<kernels::PostStageAParams>(fused.launches[0]);
+  CHECK(ps.block_m == 128);
+  CHECK(ps.rows == 24);
+  CHECK(ps.precision == mhc::GemmPrecision::tf32);
+  CHECK(fused.splits == 4);
+  CHECK(ps.splits == fused.splits);
+  CHECK(plan(Op::mhc_fused_post_pre, c, 16384).splits == 1);
+  CHECK(plan(Op::mhc_fused_post_pre, c, 17).splits == 112); // one 32-token tile: every H tile
+  CHECK(mhc::post_stage_a_splits(c, 1024, 132) == 16);
   // fp32 (split TF32 in the tile) and hc_head (fp32 by the spec) switch past T = 128.
   mhc::Config fp32 = c;
   fp32.gemm_precision = mhc::GemmPrecision::fp32;
@@ -211,12 +221,20 @@ TEST_CASE("mhc_fused_post_pre switches to the single-pass kernel at small T", "[
   CHECK(plan(Op::mhc_fused_post_pre, c, 7).splits == 8);
   CHECK(plan(Op::mhc_fused_post_pre, config(7168), 7).splits == 4);
   CHECK(params<kernels::FusedPostParams>(small.launches[0]).splits == small.splits);
+  // Past it, with the token-tile stage A (TF32 from T·K >= 8 · 28672): post and stage A are
+  // one kernel writing residual_out, which the big fuse then reads.
   const mhc::Plan large = plan(Op::mhc_fused_post_pre, c, mhc::kFusedSmallT + 1);
-  CHECK(labels(large) == std::vector<std::string>{"post", "stage_a", "big_fuse"});
-  // The post writes residual_out, which stage A and the big fuse then read.
-  CHECK(large.launches[0].args[4].tensor == "residual_out");
-  CHECK(large.launches[1].args[0].tensor == "residual_out");
-  CHECK(large.launches[2].args[4].tensor == "residual_out");
+  CHECK(labels(large) == std::vector<std::string>{"post_stage_a", "big_fuse"});
+  CHECK(large.launches[0].args[5].tensor == "residual_out");
+  CHECK(large.launches[1].args[4].tensor == "residual_out");
+  // With the per-token stage A (exact fp32 below T = 129): post, then stage A reading its output.
+  mhc::Config fp32 = c;
+  fp32.gemm_precision = mhc::GemmPrecision::fp32;
+  const mhc::Plan three = plan(Op::mhc_fused_post_pre, fp32, mhc::kFusedSmallT + 1);
+  CHECK(labels(three) == std::vector<std::string>{"post", "stage_a", "big_fuse"});
+  CHECK(three.launches[0].args[4].tensor == "residual_out");
+  CHECK(three.launches[1].args[0].tensor == "residual_out");
+  CHECK(three.launches[2].args[4].tensor == "residual_out");
 }
 
 TEST_CASE("mhc_post's tile and hc_head's fp32 projection", "[mhc][plan][cpu]") {
@@ -281,8 +299,10 @@ TEST_CASE("the OpSpec's workspace is the plan's", "[mhc][plan][cpu]") {
 
 TEST_CASE("equal kernel parameters share one traced kernel and one compiled kernel",
           "[mhc][plan][cpu]") {
-  // mhc_pre and mhc_fused_post_pre (T > 16) launch the same stage A and big fuse.
-  const mhc::Config c = config(2048);
+  // mhc_pre and mhc_fused_post_pre (T > 16, per-token stage A: exact fp32 below T = 129) launch
+  // the same stage A and big fuse.
+  mhc::Config c = config(2048);
+  c.gemm_precision = mhc::GemmPrecision::fp32;
   const mhc::Plan pre = plan(Op::mhc_pre, c, 100);
   const mhc::Plan fused = plan(Op::mhc_fused_post_pre, c, 100);
   REQUIRE(pre.splits == fused.splits);
@@ -309,8 +329,8 @@ TEST_CASE("describe(plan) names the kernels, parameters and bindings", "[mhc][pl
 
 TEST_CASE("registry entries and emit plans come from the plans", "[mhc][plan][cpu]") {
   CHECK(mhc::mhc_kernel_entries("mhc_fused_post_pre") ==
-        std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post",
-                                 "mhc_fused_post_pre.stage_a", "mhc_fused_post_pre.big_fuse"});
+        std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post_stage_a",
+                                 "mhc_fused_post_pre.big_fuse"});
   CHECK(mhc::mhc_kernel_entries("hc_head") ==
         std::vector<std::string>{"hc_head.stage_a", "hc_head.head_collapse"});
   mhc::register_kernels();
