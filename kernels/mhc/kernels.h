@@ -84,7 +84,8 @@ struct PostStageAParams {
   int splits = 1;
   GemmPrecision precision = GemmPrecision::tf32;
   int block_m = 128;
-  int stages = 3; ///< cp.async ring depth of the fn tiles
+  int stages = 3;            ///< cp.async ring depth of the fn tiles
+  bool unroll_chunks = true; ///< unroll a thread's chunk loop (loads in flight vs JIT time)
 
   auto operator<=>(const PostStageAParams&) const = default;
 };

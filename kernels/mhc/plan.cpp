@@ -97,6 +97,13 @@ bool post_stage_a_enabled() {
   return on;
 }
 
+/** Whether post_stage_a unrolls a thread's chunk loop; TESSERA_MHC_POST_STAGE_A_UNROLL=0|1
+ * overrides it, for measurements. */
+bool post_stage_a_unroll() {
+  static const bool on = override_or("TESSERA_MHC_POST_STAGE_A_UNROLL", 1, 0, 1) == 1;
+  return on;
+}
+
 /** Split count of the single-pass fused post+pre kernel (T <= kFusedSmallT). */
 int fused_small_splits(const Config& c, std::int64_t tokens) {
   if (c.split.kind == SplitPolicy::Kind::fixed) {
@@ -188,7 +195,8 @@ public:
                                       .splits = plan_.splits,
                                       .precision = c_.gemm_precision,
                                       .block_m = stage_a_block_m(T),
-                                      .stages = stage_a_stages()},
+                                      .stages = stage_a_stages(),
+                                      .unroll_chunks = post_stage_a_unroll()},
             {as_given("y"), as_given("residual"), viewed("post_mix", {T, n}),
              viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
              as_given("residual_out"), mix_, sqrsum_});

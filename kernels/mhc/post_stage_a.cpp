@@ -13,26 +13,29 @@ namespace tessera::mhc::kernels {
 using namespace tessera::dsl;
 
 std::string describe(const PostStageAParams& p) {
-  return fmt::format("H={} n={} rows={} S={} {} block_m={} stages={}", p.hidden, p.n, p.rows,
-                     p.splits, p.precision == GemmPrecision::tf32 ? "tf32" : "fp32", p.block_m,
-                     p.stages);
+  return fmt::format("H={} n={} rows={} S={} {} block_m={} stages={} unroll={}", p.hidden, p.n,
+                     p.rows, p.splits, p.precision == GemmPrecision::tf32 ? "tf32" : "fp32",
+                     p.block_m, p.stages, p.unroll_chunks ? 1 : 0);
 }
 
 ir::Kernel post_stage_a(const PostStageAParams& p) {
   constexpr int kThreads = 128;
   constexpr int kVec = 8; // bf16 per 16-byte access
   constexpr int kChunks = kPostStageATileH / kVec;
-  constexpr int kTokensPerPass = kThreads / kChunks; // tokens the block covers per item
   const int n = p.n;
   const int H = static_cast<int>(p.hidden);
   const int rows = p.rows;
   const int rows_pad = (rows + 7) / 8 * 8; // mma n8 tiles; padded rows of fn read as zero
   const int bm = p.block_m;
-  if (p.hidden < 1 || n < 1 || rows < 1 || p.splits < 1 || bm < 16 || bm % 16 != 0 ||
-      p.stages < 1) {
+  if (p.hidden < 1 || n < 1 || rows < 1 || p.splits < 1 || bm < 16 || bm > kThreads ||
+      kThreads % bm != 0 || p.stages < 1) {
     throw InternalError(fmt::format("mhc post_stage_a: bad parameters ({})", describe(p)));
   }
-  const int items = bm / kTokensPerPass; // (token, chunk) pairs per thread and H tile
+  // tpt consecutive threads share a token, each taking every tpt-th 8-element chunk of the H
+  // tile: one token per thread at bm = 128, so its coefficients and square sum stay in registers
+  // for the whole kernel.
+  const int tpt = kThreads / bm;
+  const int chunks_per_thread = kChunks / tpt;
   KernelBuilder kb("mhc_post_stage_a");
   Dim T = kb.dim("num_tokens");
   auto y = kb.input("y", bf16, {T, H});
@@ -50,22 +53,21 @@ ir::Kernel post_stage_a(const PostStageAParams& p) {
     const detail::SplitRange split = detail::split_range(s, p.hidden, kPostStageATileH, p.splits);
     auto acc = fragment(f32, {bm, rows_pad}, "acc");
     clear(acc);
-    // Thread t owns chunk t % kChunks (8 bf16 of every stream) of tokens t / kChunks + j·16:
-    // eight lanes cover one token's 128-byte row segment, so every load and store coalesces.
     Expr tid = thread_idx();
-    Expr chunk = tid % kChunks;
-    Expr first_token = tid / kChunks;
-    auto sq = local(f32, {items}, "sq");
-    for (int r = 0; r < items; ++r) {
-      sq[r] = Expr(0.0f);
-    }
+    Expr m = tid / tpt;
+    Expr row = mb * bm + m;
+    Expr lane_in_token = tid % tpt;
+    auto sq = local(f32, {}, "sq");
+    sq = Expr(0.0f);
     pdl_wait();
-    // The block's post and comb coefficients, read per item from shared memory (a thread serves
-    // `items` tokens: keeping them all in registers would cost 20 registers each).
-    auto comb_s = shared(f32, {bm, n, n}, "comb_s");
-    auto post_s = shared(f32, {bm, n}, "post_s");
-    copy(comb_mix[tile(mb, bm)], comb_s);
-    copy(post_mix[tile(mb, bm)], post_s);
+    auto c = local(f32, {n, n}, "comb");
+    auto pm = local(f32, {n}, "post");
+    for (int j = 0; j < n; ++j) {
+      pm[j] = select(row < T, Expr(post_mix[min(row, T - 1)][j]), Expr(0.0f));
+      for (int k = 0; k < n; ++k) {
+        c[j][k] = select(row < T, Expr(comb_mix[min(row, T - 1)][j][k]), Expr(0.0f));
+      }
+    }
     const ops::GemmPrecision prec =
         p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::tf32x3;
     // One shared tile per stream (the gemm's operands are 2-D; a stream is a K range). The new
@@ -76,30 +78,30 @@ ir::Kernel post_stage_a(const PostStageAParams& p) {
     }
     pipelined(split.num_blocks, p.stages, [&](Var i) {
       Expr blk = split.begin_block + i;
-      Expr h = blk * kPostStageATileH + chunk * kVec;
       std::vector<TileRef> fn_s;
       for (int j = 0; j < n; ++j) {
         fn_s.push_back(
             shared(f32, {rows_pad, kPostStageATileH}, fmt::format("fn_s{}", j), RowPad{16}));
         copy(fn[range(Expr(0), rows_pad)][j][tile(blk, kPostStageATileH)], fn_s.back());
       }
-      for (int r = 0; r < items; ++r) {
-        Expr m = first_token + r * kTokensPerPass;
-        Expr row = mb * bm + m;
+      // The thread's chunks of the tile: an IR loop (written once), unrolled by the CUDA
+      // compiler when p.unroll_chunks (all chunks' loads in flight at once; NVVM time grows).
+      auto chunk_loop = [&](auto&& body) {
+        if (p.unroll_chunks) {
+          unroll(chunks_per_thread, body);
+        } else {
+          serial(Expr(chunks_per_thread), body);
+        }
+      };
+      chunk_loop([&](Var ci) {
+        Expr col = (lane_in_token + ci * tpt) * kVec;
+        Expr h = blk * kPostStageATileH + col;
         auto xv = local(bf16, {n, kVec}, "x_v");
         auto yv = local(bf16, {kVec}, "y_v");
         copy(residual[row][all][range(h, kVec)], xv);
         copy(y[row][range(h, kVec)], yv);
-        auto c = local(f32, {n, n}, "comb");
-        auto pm = local(f32, {n}, "post");
-        for (int j = 0; j < n; ++j) {
-          pm[j] = post_s[m][j];
-          for (int k = 0; k < n; ++k) {
-            c[j][k] = comb_s[m][j][k];
-          }
-        }
-        // The same expression as mhc_post (column k of comb feeds stream k), one bf16 rounding;
-        // the square sum and the projection take the rounded value, as if read back.
+        // mhc_post's expression (column k of comb feeds stream k), one bf16 rounding; the
+        // square sum and the projection take the rounded value, as if read back.
         auto ov = local(bf16, {n, kVec}, "x_new");
         for (int k = 0; k < n; ++k) {
           for (int e = 0; e < kVec; ++e) {
@@ -109,29 +111,26 @@ ir::Kernel post_stage_a(const PostStageAParams& p) {
             }
             ov[k][e] = cast(bf16, a);
             Expr v = cast(f32, Expr(ov[k][e]));
-            sq[r] = sq[r] + v * v;
+            sq = sq + v * v;
           }
         }
         copy(ov, residual_out[row][all][range(h, kVec)]);
         for (int k = 0; k < n; ++k) {
-          copy(ov[k], xn_s[k][m][range(chunk * kVec, kVec)]);
+          copy(ov[k], xn_s[k][m][range(col, kVec)]); // the thread's own elements
         }
-      }
+      });
       for (int j = 0; j < n; ++j) {
         gemm(xn_s[j], fn_s[j], acc, GemmOptions{.trans_b = true, .precision = prec});
       }
     });
-    parallel({bm, rows_pad}, [&](Var m, Var c) {
-      Expr row = mb * bm + m;
-      if_(row < T && c < rows, [&] { partial_mix[s][row][c] = acc[m][c]; });
+    parallel({bm, rows_pad}, [&](Var mm, Var cc) {
+      Expr r = mb * bm + mm;
+      if_(r < T && cc < rows, [&] { partial_mix[s][r][cc] = acc[mm][cc]; });
     });
-    // The kChunks lanes of a token sum their squares by a butterfly: the same order every run.
+    // The tpt lanes of a token sum their squares by a butterfly: the same order every run.
     auto total = local(f32, {}, "sq_total");
-    for (int r = 0; r < items; ++r) {
-      Expr row = mb * bm + first_token + r * kTokensPerPass;
-      total = warp_sum(Expr(sq[r]), kChunks);
-      if_(chunk == 0 && row < T, [&] { partial_sqrsum[s][row] = total; });
-    }
+    total = tpt > 1 ? warp_sum(Expr(sq), tpt) : Expr(sq);
+    if_(lane_in_token == 0 && row < T, [&] { partial_sqrsum[s][row] = total; });
     pdl_trigger();
   });
   return kb.build();
