@@ -46,6 +46,9 @@ struct Effects {
     return *this;
   }
   void add(const BufferNode* b, const Access& a) {
+    while (b->view_of) {
+      b = b->view_of.get(); // a ring slot shares its ring's bytes
+    }
     Access& m = named[b];
     if (a.writes) {
       m.private_writes = (m.writes ? m.private_writes : true) && a.private_writes;
@@ -146,7 +149,9 @@ Effects effect(const Stmt& s, const ops::LayoutMap& layouts) {
       }
       return;
     case StmtKind::Allocate:
-      declared.push_back(st.as<Allocate>()->buffer.get());
+      if (!st.as<Allocate>()->buffer->view_of) { // a view's bytes outlive it (its ring's)
+        declared.push_back(st.as<Allocate>()->buffer.get());
+      }
       return;
     case StmtKind::For:
       return walk(st.as<For>()->body);
@@ -240,7 +245,7 @@ public:
       std::vector<Stmt> out;
       std::vector<const BufferNode*> declared;
       for (const Stmt& c : s.as<Block>()->stmts) {
-        if (const Allocate* a = c.as<Allocate>()) {
+        if (const Allocate* a = c.as<Allocate>(); a != nullptr && !a->buffer->view_of) {
           declared.push_back(a->buffer.get());
         }
         if (c.as<Barrier>()) {

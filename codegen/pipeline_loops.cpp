@@ -199,6 +199,108 @@ private:
     if (loads.empty())
       return {};
 
+    // Two stages: `stages` constant slots, the loop body unrolled by `stages` (constant slot
+    // addresses; measured: the runtime slot of a 64x64 f32 gemm spilled on sm_80). More stages:
+    // one ring with runtime slot views (one body, a third of the code at three stages).
+    if (S == 2) {
+      return unrolled(f, body, loads, tiles);
+    }
+    // One ring per tile: `stages` slots back to back (slot bytes stay 16-byte aligned), reached
+    // through views whose offset is the slot of the iteration, so the steady state is one loop
+    // body instead of `stages` copies of it (a third of the code NVRTC compiles at 3 stages).
+    std::map<const BufferNode*, Buffer> rings;
+    std::map<const BufferNode*, std::int64_t> slot_elems;
+    std::vector<Stmt> out;
+    for (std::size_t i : loads) {
+      const Buffer& t = body[i].as<Copy>()->dst.buffer;
+      const std::int64_t elems = storage_numel(t);
+      if (elems <= 0 || (elems * static_cast<std::int64_t>(dtype_size(t->dtype))) % 16 != 0) {
+        return {};
+      }
+      auto ring = std::make_shared<BufferNode>(*t);
+      ring->name = t->name + "_ring";
+      ring->shape.insert(ring->shape.begin(), i32(S));
+      rings[t.get()] = ring;
+      slot_elems[t.get()] = elems;
+      out.push_back(Allocate::make(ring, t->loc));
+      replaced_.insert(t.get());
+    }
+    // Views of slot `slot` of every ring, declared at the head of `stmts`; renames tile → view.
+    int views = 0;
+    auto with_views =
+        [&](const Expr& slot,
+            const std::function<Stmt(const std::map<const BufferNode*, Buffer>&)>& make) {
+          std::map<const BufferNode*, Buffer> names;
+          std::vector<Stmt> stmts;
+          for (std::size_t i : loads) {
+            const Buffer& t = body[i].as<Copy>()->dst.buffer;
+            auto v = std::make_shared<BufferNode>(*t);
+            v->name = fmt::format("{}_slot{}", t->name, views);
+            v->view_of = rings.at(t.get());
+            v->view_offset = mul(slot, i32(slot_elems.at(t.get())));
+            names[t.get()] = v;
+            stmts.push_back(Allocate::make(v, t->loc));
+          }
+          ++views;
+          stmts.push_back(make(names));
+          return Block::make(std::move(stmts), f->loc);
+        };
+    // Allocations of the tiles inside the body move out with them.
+    std::vector<Stmt> compute;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const Allocate* a = body[i].as<Allocate>();
+      if (std::find(loads.begin(), loads.end(), i) != loads.end() ||
+          (a && tiles.count(a->buffer.get())))
+        continue;
+      compute.push_back(body[i]);
+    }
+    const Stmt compute_block = Block::make(compute, f->body->loc);
+    const SourceLoc& loc = f->loc;
+    const Expr n = f->extent;
+
+    auto issue = [&](const Expr& j, const Expr& slot) {
+      return with_views(slot, [&](const std::map<const BufferNode*, Buffer>& names) {
+        std::vector<Stmt> copies;
+        for (std::size_t i : loads) {
+          Stmt c = rewrite(body[i], f->var, add(f->min, j), names);
+          // The pipeline orders these writes itself (its waits and barriers), async or not.
+          const Copy* copy = c.as<Copy>();
+          ops::CopyPlan plan = copy->plan.value_or(ops::CopyPlan{});
+          plan.deferred = true;
+          c = copy->with_plan(plan);
+          copies.push_back(c);
+        }
+        return Block::make(std::move(copies), loc);
+      });
+    };
+
+    // Prologue.
+    for (int p = 0; p < D; ++p) {
+      out.push_back(IfThenElse::make(lt(i32(p), n), issue(i32(p), i32(p)), Stmt(), loc));
+      out.push_back(commit(loc));
+    }
+    // Steady state: iteration j computes on slot j % S and refills slot (j + D) % S, the one
+    // iteration j - 1 read (the barrier after the wait orders that read before the refill).
+    const Expr j = Var::make(DType::i32, f->var.as<Var>()->name + "_j", VarKind::loop);
+    std::vector<Stmt> it;
+    it.push_back(wait(D - 1, loc));
+    it.push_back(IfThenElse::make(lt(add(j, i32(D)), n),
+                                  issue(add(j, i32(D)), mod(add(j, i32(D)), i32(S))), Stmt(), loc));
+    it.push_back(commit(loc));
+    it.push_back(with_views(mod(j, i32(S)), [&](const std::map<const BufferNode*, Buffer>& names) {
+      return rewrite(compute_block, f->var, add(f->min, j), names);
+    }));
+    out.push_back(For::make(j, i32(0), n, ForKind::serial, Block::make(std::move(it), loc), loc));
+    // Drain: nothing may be in flight, and the slots are free, after the loop.
+    out.push_back(wait(0, loc));
+    return Block::make(std::move(out), loc);
+  }
+
+  /** The steady state unrolled by `stages`, each slot its own buffer (the file comment's
+   *  two-stage form). */
+  Stmt unrolled(const For* f, const std::vector<Stmt>& body, const std::vector<std::size_t>& loads,
+                const std::set<const BufferNode*>& tiles) {
+    const int S = f->stages, D = S - 1;
     // Ring slots.
     std::vector<std::map<const BufferNode*, Buffer>> slot(S);
     std::vector<Stmt> out;

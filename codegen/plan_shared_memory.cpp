@@ -45,7 +45,7 @@ public:
     }
     case StmtKind::Allocate: {
       const Buffer& b = s.as<Allocate>()->buffer;
-      if (b->scope == Scope::shared) {
+      if (b->scope == Scope::shared && !b->view_of) { // a view owns no bytes
         const std::int64_t bytes =
             storage_numel(b) * static_cast<std::int64_t>(dtype_size(b->dtype));
         requests.push_back(Request{b.get(), bytes, pos, -1});

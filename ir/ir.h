@@ -171,6 +171,11 @@ struct BufferNode {
    *  different rows hit different shared-memory banks. Only storage changes: the logical shape,
    *  bounds and copies are those of `shape`. */
   std::int64_t row_pitch = 0;
+  /** A view: the storage of shared buffer `view_of` from element `view_offset` on (a ring slot
+   *  picked at run time, codegen/pipeline_loops.h). Its Allocate marks where the offset is
+   *  evaluated; it owns no bytes of its own. */
+  std::shared_ptr<const BufferNode> view_of;
+  Expr view_offset;
 };
 
 /** Shared handle to a BufferNode. */

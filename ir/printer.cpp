@@ -92,6 +92,10 @@ public:
       if (b->row_pitch > 0) {
         note += fmt::format("{}row pitch {}", note.empty() ? "" : ", ", b->row_pitch);
       }
+      if (b->view_of) {
+        note += fmt::format("{}view of {} + {}", note.empty() ? "" : ", ", b->view_of->name,
+                            to_string(b->view_offset));
+      }
       line(s,
            fmt::format("{} {}: {}[{}]", scope_name(b->scope), b->name, dtype_name(b->dtype),
                        shape_string(b->shape)),

@@ -145,6 +145,12 @@ void CudaPrinter::stmt(const Stmt& s, bool last) {
       }
       return;
     case Scope::shared:
+      if (b->view_of) { // a ring slot: the ring's storage from the slot's first element
+        line(fmt::format("{}* {} = {} + {};  // shared [{}], a slot of {}{}", t, n,
+                         name(b->view_of), expr(b->view_offset), dims(const_shape(b)),
+                         b->view_of->name, where));
+        return;
+      }
       if (op->offset < 0) {
         throw InternalError(
             fmt::format("cuda printer: shared buffer '{}' was not planned", b->name));

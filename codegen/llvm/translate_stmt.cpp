@@ -64,6 +64,7 @@ void Translator::block_level(const Stmt& s, int tb, int te) {
     };
     for (const Stmt& c : s.as<Block>()->stmts) {
       if (c.kind() == StmtKind::Allocate) {
+        bind_view(c.as<Allocate>()->buffer);
         continue;
       }
       if (!ThreadAnalysis::is_sync(c) && analysis_.per_thread(c)) {
@@ -270,6 +271,8 @@ void Translator::stmt(const Stmt& s) {
     }
     return;
   case StmtKind::Allocate:
+    bind_view(s.as<Allocate>()->buffer);
+    return;
   case StmtKind::Barrier:
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
@@ -490,8 +493,8 @@ void Translator::allocate_buffers(llvm::Value* scratch) {
   llvm::Value* smem = k_.shared_bytes > 0 ? storage(k_.shared_bytes, b_.getInt8Ty()) : nullptr;
   for (const Allocate* a : allocs) {
     const Buffer& buf = a->buffer;
-    if (buffers_.count(buf.get())) {
-      continue;
+    if (buffers_.count(buf.get()) || buf->view_of) {
+      continue; // views get their base where they are declared (bind_view)
     }
     const std::int64_t numel = storage_numel(buf);
     if (numel < 0) {
@@ -516,18 +519,38 @@ void Translator::allocate_buffers(llvm::Value* scratch) {
       throw InternalError(fmt::format("CPU translation: {} buffer '{}' in lowered IR",
                                       scope_name(buf->scope), buf->name));
     }
-    std::int64_t stride = 1;
-    const std::vector<std::int64_t> shape = const_shape(buf);
-    info.strides.resize(shape.size());
-    info.extents.resize(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-      info.strides[d] = i64(stride);
-      info.extents[d] = i64(shape[d]);
-      stride *= d + 1 == shape.size() ? storage_row_pitch(buf) : shape[d];
-    }
+    set_dense_strides(buf, info);
     buffers_[buf.get()] = std::move(info);
   }
   ep_.scratch_bytes = static_cast<std::size_t>(scratch_bytes);
+}
+
+void Translator::set_dense_strides(const Buffer& buf, BufInfo& info) {
+  std::int64_t stride = 1;
+  const std::vector<std::int64_t> shape = const_shape(buf);
+  info.strides.resize(shape.size());
+  info.extents.resize(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    info.strides[d] = i64(stride);
+    info.extents[d] = i64(shape[d]);
+    stride *= d + 1 == shape.size() ? storage_row_pitch(buf) : shape[d];
+  }
+}
+
+void Translator::bind_view(const Buffer& buf) {
+  if (!buf->view_of) {
+    return;
+  }
+  const auto parent = buffers_.find(buf->view_of.get());
+  if (parent == buffers_.end()) {
+    throw InternalError("CPU translation: view '" + buf->name + "' of an unplaced buffer");
+  }
+  BufInfo info;
+  info.numel = storage_numel(buf);
+  llvm::Value* offset = b_.CreateSExt(expr(buf->view_offset), b_.getInt64Ty());
+  info.base = b_.CreateInBoundsGEP(storage_type(buf->dtype), parent->second.base, {offset});
+  set_dense_strides(buf, info);
+  buffers_[buf.get()] = std::move(info);
 }
 
 void Translator::build_block_fn() {

@@ -127,6 +127,11 @@ private:
   // Loads scalars, dims and tensor pointers from the argument array.
   void bind_arguments(llvm::Value* args);
   void allocate_buffers(llvm::Value* scratch);
+  /** Element strides and extents of a buffer of constant shape (rows at its storage pitch). */
+  void set_dense_strides(const Buffer& buf, BufInfo& info);
+  /** A view's storage (BufferNode::view_of), where its Allocate stands; other buffers are placed
+   *  up front by allocate_buffers. */
+  void bind_view(const Buffer& buf);
   void build_block_fn();
 
   const Kernel& k_;
