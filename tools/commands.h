@@ -29,6 +29,8 @@ void add_cache_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 /** `tessera run OP --tokens T --hidden H ...`: run an mHC op (tools/cmd_run.cpp). */
 void add_run_command(CLI::App& app);
+/** `tessera tune OP --hidden H`: measure an mHC op's kernel choices (tools/cmd_tune.cpp). */
+void add_tune_command(CLI::App& app);
 
 /** `tessera emit KERNEL [--param k=v] [--ir|--passes] [--arch A]` (tools/cmd_emit.cpp). */
 void add_emit_command(CLI::App& app);

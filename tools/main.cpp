@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_emit_command(app);
   tessera::cli::add_list_command(app);
   tessera::cli::add_run_command(app);
+  tessera::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

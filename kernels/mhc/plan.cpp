@@ -1,6 +1,7 @@
 #include "kernels/mhc/plan.h"
 
 #include "base/error.h"
+#include "kernels/mhc/tuning.h"
 #include "runtime/device.h"
 
 #include <algorithm>
@@ -157,6 +158,15 @@ public:
     plan_.op = r.op;
     plan_.config = r.config;
     plan_.tokens = r.tokens;
+    // A measured choice (tessera tune) for this op, shape and GPU replaces the built-in policy.
+    const TuningTable& table = active_tuning();
+    if (r.target.target == Target::cuda && r.tokens > 0 && !table.empty()) {
+      const int sms =
+          r.target.sm_count ? *r.target.sm_count : device_info(r.target.device).sm_count;
+      if (const TuningEntry* e = table.find(r.op, r.config, sms, r.tokens)) {
+        tuned_ = e->choice;
+      }
+    }
   }
 
   Plan build() {
@@ -187,15 +197,15 @@ public:
              as_given("residual_out"), mix_, sqrsum_});
       } else if (tile_stage_a(c_.k(), c_.gemm_precision) && post_stage_a_enabled()) {
         // One kernel for post and stage A: the new residual feeds the projection on chip.
-        use_workspace(T == 0 ? 1 : post_stage_a_splits(c_, T, sm_count_of(r_.target, c_)), M);
+        use_workspace(post_stage_a_split_count(), M);
         add("post_stage_a",
             kernels::PostStageAParams{.hidden = c_.hidden,
                                       .n = n,
                                       .rows = M,
                                       .splits = plan_.splits,
                                       .precision = c_.gemm_precision,
-                                      .block_m = stage_a_block_m(T),
-                                      .stages = stage_a_stages(),
+                                      .block_m = block_m(),
+                                      .stages = stages(),
                                       .unroll_chunks = post_stage_a_unroll()},
             {as_given("y"), as_given("residual"), viewed("post_mix", {T, n}),
              viewed("comb_mix", {T, n, n}), viewed("fn", {M, n, c_.hidden}),
@@ -247,17 +257,41 @@ public:
 private:
   /** The stage-A split count of an op that chooses it (1 for T = 0: nothing runs). */
   int pre_splits(std::int64_t k, GemmPrecision precision) const {
-    return r_.tokens == 0 ? 1
-                          : num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_),
-                                           tile_stage_a(k, precision));
+    if (r_.tokens == 0) {
+      return 1;
+    }
+    if (tuned_.splits > 0 && c_.split.kind == SplitPolicy::Kind::automatic) {
+      return tuned_.splits;
+    }
+    return num_splits_for(c_, r_.tokens, k, sm_count_of(r_.target, c_), tile_stage_a(k, precision));
+  }
+
+  /** The split count of post_stage_a (1 for T = 0: nothing runs). */
+  int post_stage_a_split_count() const {
+    if (r_.tokens == 0) {
+      return 1;
+    }
+    if (tuned_.splits > 0 && c_.split.kind == SplitPolicy::Kind::automatic) {
+      return tuned_.splits;
+    }
+    return post_stage_a_splits(c_, r_.tokens, sm_count_of(r_.target, c_));
   }
 
   /** The token-tile stage A on a GPU; the CPU backend keeps the per-token kernel, whose
    * vectorised thread loop is its fastest form (the tile's gemm runs there as scalar FMA loops;
    * its CPU numerics are tested directly). */
   bool tile_stage_a(std::int64_t k, GemmPrecision precision) const {
-    return r_.target.target == Target::cuda && use_stage_a_mma(r_.tokens, k, precision);
+    if (r_.target.target != Target::cuda) {
+      return false;
+    }
+    if (tuned_.stage_a != StageAKernel::policy) {
+      return tuned_.stage_a == StageAKernel::tile;
+    }
+    return use_stage_a_mma(r_.tokens, k, precision);
   }
+
+  int block_m() const { return tuned_.block_m > 0 ? tuned_.block_m : stage_a_block_m(r_.tokens); }
+  int stages() const { return tuned_.stages > 0 ? tuned_.stages : stage_a_stages(); }
 
   /** Partials of `rows` mixes in the workspace, `splits` deep. */
   void use_workspace(int splits, int rows) {
@@ -281,8 +315,8 @@ private:
                                       .rows = rows,
                                       .splits = plan_.splits,
                                       .precision = precision,
-                                      .block_m = stage_a_block_m(r_.tokens),
-                                      .stages = stage_a_stages()};
+                                      .block_m = block_m(),
+                                      .stages = stages()};
     }
     return kernels::StageAParams{.k = k,
                                  .rows = rows,
@@ -322,7 +356,8 @@ private:
     add("post",
         kernels::PostParams{.hidden = c_.hidden,
                             .n = n,
-                            .tile_h = post_tile_h(r_.target, T),
+                            .tile_h = tuned_.post_tile_h > 0 ? tuned_.post_tile_h
+                                                             : post_tile_h(r_.target, T),
                             .threads = post_threads(r_.target)},
         {viewed("comb_mix", {T, n, n}), as_given(residual), viewed("post_mix", {T, n}),
          as_given("y"), as_given(out)});
@@ -334,6 +369,7 @@ private:
 
   const PlanRequest& r_;
   const Config& c_;
+  TuningChoice tuned_; ///< all policy unless the tuning table has an entry
   Plan plan_;
   Binding mix_, sqrsum_;
 };

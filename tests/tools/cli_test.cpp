@@ -139,3 +139,22 @@ TEST_CASE("tessera run --target picks where an mHC op runs", "[cli]") {
   CHECK(cuda.status != 0);
   CHECK_THAT(cuda.output, Contains("no CUDA driver found"));
 }
+
+TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
+  const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  const Result help = run("tune --help");
+  CHECK(help.status == 0);
+  CHECK_THAT(help.output, Contains("--tokens") && Contains("--dry-run"));
+  const Result sinkhorn = run("tune sinkhorn", no_gpu);
+  CHECK(sinkhorn.status != 0);
+  CHECK_THAT(sinkhorn.output, Contains("expected mhc_pre, mhc_post"));
+  const Result tokens = run("tune mhc_pre --tokens 1,0", no_gpu);
+  CHECK(tokens.status != 0);
+  CHECK_THAT(tokens.output, Contains("--tokens: '0'"));
+  const Result precision = run("tune mhc_pre --precision bf16", no_gpu);
+  CHECK(precision.status != 0);
+  CHECK_THAT(precision.output, Contains("--precision bf16"));
+  const Result driver = run("tune mhc_pre --hidden 7168", no_gpu);
+  CHECK(driver.status != 0);
+  CHECK_THAT(driver.output, Contains("no CUDA driver found"));
+}
