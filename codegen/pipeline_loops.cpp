@@ -166,6 +166,22 @@ private:
     return rw.mutate(s);
   }
 
+  /** The loads of iteration `j` into the tiles `names` maps them to, marked deferred: the
+   *  pipeline orders these writes itself (its waits and barriers), async or not. */
+  static Stmt issue_loads(const std::vector<Stmt>& body, const std::vector<std::size_t>& loads,
+                          const For* f, const Expr& j,
+                          const std::map<const BufferNode*, Buffer>& names) {
+    std::vector<Stmt> copies;
+    for (std::size_t i : loads) {
+      const Stmt c = rewrite(body[i], f->var, add(f->min, j), names);
+      const Copy* copy = c.as<Copy>();
+      ops::CopyPlan plan = copy->plan.value_or(ops::CopyPlan{});
+      plan.deferred = true;
+      copies.push_back(copy->with_plan(plan));
+    }
+    return Block::make(std::move(copies), f->loc);
+  }
+
   Stmt pipeline(const For* f) {
     const int S = f->stages, D = S - 1;
     std::vector<Stmt> body =
@@ -260,17 +276,7 @@ private:
 
     auto issue = [&](const Expr& j, const Expr& slot) {
       return with_views(slot, [&](const std::map<const BufferNode*, Buffer>& names) {
-        std::vector<Stmt> copies;
-        for (std::size_t i : loads) {
-          Stmt c = rewrite(body[i], f->var, add(f->min, j), names);
-          // The pipeline orders these writes itself (its waits and barriers), async or not.
-          const Copy* copy = c.as<Copy>();
-          ops::CopyPlan plan = copy->plan.value_or(ops::CopyPlan{});
-          plan.deferred = true;
-          c = copy->with_plan(plan);
-          copies.push_back(c);
-        }
-        return Block::make(std::move(copies), loc);
+        return issue_loads(body, loads, f, j, names);
       });
     };
 
@@ -327,19 +333,7 @@ private:
     const SourceLoc& loc = f->loc;
     const Expr n = f->extent;
 
-    auto issue = [&](const Expr& j, int s) {
-      std::vector<Stmt> copies;
-      for (std::size_t i : loads) {
-        Stmt c = rewrite(body[i], f->var, add(f->min, j), slot[s]);
-        // The pipeline orders these writes itself (its waits and barriers), async or not.
-        const Copy* copy = c.as<Copy>();
-        ops::CopyPlan plan = copy->plan.value_or(ops::CopyPlan{});
-        plan.deferred = true;
-        c = copy->with_plan(plan);
-        copies.push_back(c);
-      }
-      return Block::make(std::move(copies), loc);
-    };
+    auto issue = [&](const Expr& j, int s) { return issue_loads(body, loads, f, j, slot[s]); };
 
     // Prologue.
     for (int p = 0; p < D; ++p) {

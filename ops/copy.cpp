@@ -293,6 +293,19 @@ private:
     return body;
   }
 
+  /** The region indices of run `i` (runs of `w` elements along the last axis, `runs` per
+   *  row): the leading indices, then the run's first element. */
+  std::vector<Expr> run_indices(const Expr& i, std::int64_t runs, int w, Lets& lets) const {
+    std::vector<Expr> e;
+    if (!shape_.empty()) {
+      const Expr lead = lets.bind("lead_", div(i, i32(runs)));
+      const Expr h = lets.bind("h_", mul(mod(i, i32(runs)), i32(w)));
+      e = decompose(lead, std::vector<std::int64_t>(shape_.begin(), shape_.end() - 1), "e", lets);
+      e.push_back(h);
+    }
+    return e;
+  }
+
   /** Every thread moves every element: into a replicated fragment or local, or from a local to
    *  a thread-dependent place (the thread's own elements). Runs of the plan's vector width become
    *  one vector access where the run lies inside the tensor; elements outside read as zero and
@@ -309,13 +322,7 @@ private:
     const std::int64_t runs = (L + w - 1) / w;
     const Expr i = int_var("i_");
     Lets lets;
-    std::vector<Expr> e;
-    if (!shape_.empty()) {
-      const Expr lead = lets.bind("lead_", div(i, i32(runs)));
-      const Expr h = lets.bind("h_", mul(mod(i, i32(runs)), i32(w)));
-      e = decompose(lead, std::vector<std::int64_t>(shape_.begin(), shape_.end() - 1), "e", lets);
-      e.push_back(h);
-    }
+    std::vector<Expr> e = run_indices(i, runs, w, lets);
     auto element = [&](const std::vector<Expr>& ek) -> Stmt {
       const std::vector<Expr> sidx = region_indices(op_.src, ek);
       const std::vector<Expr> didx = region_indices(op_.dst, ek);
@@ -370,13 +377,7 @@ private:
     const Expr k = int_var("k_");
     Lets outer, lets;
     const Expr i = outer.bind("i_", add(mul(k, i32(threads)), ctx_.tid()));
-    std::vector<Expr> e;
-    if (!shape_.empty()) {
-      const Expr lead = lets.bind("lead_", div(i, i32(runs)));
-      const Expr h = lets.bind("h_", mul(mod(i, i32(runs)), i32(w)));
-      e = decompose(lead, std::vector<std::int64_t>(shape_.begin(), shape_.end() - 1), "e", lets);
-      e.push_back(h);
-    }
+    std::vector<Expr> e = run_indices(i, runs, w, lets);
     const DType st = op_.src.buffer->dtype, dt = op_.dst.buffer->dtype;
     auto scalar = [&]() -> Stmt {
       const Expr kk = w > 1 ? int_var("j_") : i32(0);
