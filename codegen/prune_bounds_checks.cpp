@@ -97,9 +97,11 @@ protected:
   }
 
   Stmt mutate_for(const For* op, const Stmt& s) override {
-    const auto mn = const_int(op->min), ext = const_int(op->extent);
-    if (mn && ext && *ext > 0) {
-      return scoped(op->var, Interval{*mn, *mn + *ext - 1},
+    // A constant start and a bounded trip count (a split's block count, say) bound the variable.
+    const auto mn = const_int(op->min);
+    const Interval ext = interval(op->extent);
+    if (mn && ext.hi && *ext.hi > 0) {
+      return scoped(op->var, Interval{*mn, *mn + *ext.hi - 1},
                     [&] { return IRMutator::mutate_for(op, s); });
     }
     return IRMutator::mutate_for(op, s);
@@ -218,6 +220,11 @@ private:
         return interval(c->value);
       }
       return {};
+    }
+    if (const auto* sel = e.as<Select>()) { // either arm: the hull of both
+      const Interval t = interval(sel->true_value), f = interval(sel->false_value);
+      return {t.lo && f.lo ? std::optional<std::int64_t>(std::min(*t.lo, *f.lo)) : std::nullopt,
+              t.hi && f.hi ? std::optional<std::int64_t>(std::max(*t.hi, *f.hi)) : std::nullopt};
     }
     const auto* b = e.as<Binary>();
     if (b == nullptr) {

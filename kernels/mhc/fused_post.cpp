@@ -53,7 +53,7 @@ ir::Kernel fused_post(const FusedPostParams& p) {
       }
     }
     serial(split.num_blocks, [&](Var i) {
-      Expr blk = split.begin_block + i;
+      Expr blk = split.block(i);
       auto x = fragment(f32, {n, hb}, "x");
       copy(residual[t][all][tile(blk, hb)], x);
       auto z = fragment(f32, {hb}, "y_tile");

@@ -15,7 +15,12 @@ SplitRange split_range(Expr s, std::int64_t length, int block, int splits) {
   out.num_blocks = Expr(q) + select(s < r, Expr(1), Expr(0));
   out.begin = out.begin_block * block;
   out.end = min((out.begin_block + out.num_blocks) * block, Expr(static_cast<int>(length)));
+  out.last_block = Expr(static_cast<int>(blocks - 1));
   return out;
+}
+
+Expr SplitRange::block(Expr i) const {
+  return min(begin_block + i, last_block);
 }
 
 void reduce_partials(const TileRef& partial_mix, const TileRef& partial_sqrsum, Expr t, int splits,

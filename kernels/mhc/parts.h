@@ -21,6 +21,12 @@ struct SplitRange {
   Expr num_blocks;  ///< blocks of the split (may be 0)
   Expr begin;       ///< first element
   Expr end;         ///< one past the last element (clipped to `length`)
+  Expr last_block;  ///< blocks - 1 over all splits (a constant)
+
+  /** Block `i` of the split (i < num_blocks), clamped to the last block: the same value, but
+   *  its bound is plain to prune_bounds_checks (begin_block + i is bounded only through the
+   *  correlation of the two), so whole-tile copies of it run unguarded. */
+  Expr block(Expr i) const;
 };
 SplitRange split_range(Expr s, std::int64_t length, int block, int splits);
 

@@ -77,7 +77,7 @@ ir::Kernel post_stage_a(const PostStageAParams& p) {
       xn_s.push_back(shared(bf16, {bm, kPostStageATileH}, fmt::format("xn_s{}", j), RowPad{16}));
     }
     pipelined(split.num_blocks, p.stages, [&](Var i) {
-      Expr blk = split.begin_block + i;
+      Expr blk = split.block(i);
       std::vector<TileRef> fn_s;
       for (int j = 0; j < n; ++j) {
         fn_s.push_back(

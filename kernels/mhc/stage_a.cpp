@@ -109,7 +109,7 @@ ir::Kernel stage_a_mma(const StageAMmaParams& p) {
     const ops::GemmPrecision prec =
         p.precision == GemmPrecision::tf32 ? ops::GemmPrecision::tf32 : ops::GemmPrecision::tf32x3;
     pipelined(split.num_blocks, p.stages, [&](Var i) {
-      Expr blk = split.begin_block + i;
+      Expr blk = split.block(i);
       // x stays bf16 in shared memory (cp.async, no conversion pass); the gemm widens it to TF32
       // exactly. Rows padded by 16 elements keep the gemm's vector loads on distinct banks.
       auto xs = shared(bf16, {bm, kt}, "x_s", RowPad{16});

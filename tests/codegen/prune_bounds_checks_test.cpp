@@ -74,3 +74,40 @@ TEST_CASE("prune_bounds_checks: an index past the grid keeps its guard", "[codeg
     CHECK: < T)
   )");
 }
+
+TEST_CASE("prune_bounds_checks: a loop of bounded trip count over a split's whole tiles",
+          "[codegen][passes]") {
+  // Block s walks its share of 14 H tiles of 256 (4 or 3 each over 4 splits, a Select), the
+  // tile index clamped to the last tile as mHC's split ranges do: whole tiles, no H guard. The
+  // unclamped index (begin + i, up to 3·4 + 3 = 15 by intervals) keeps it.
+  auto split = [](bool clamp) {
+    KernelBuilder kb("k");
+    Dim T = kb.dim("T");
+    auto x = kb.input("x", bf16, {T, 14 * 256});
+    auto y = kb.output("y", bf16, {T, 4});
+    kb.launch(grid(T, 4), threads(32), [&](Var t, Var s) {
+      Expr begin = s * 3 + min(s, Expr(2));
+      Expr count = Expr(3) + select(s < 2, Expr(1), Expr(0));
+      auto acc = fragment(f32, {256}, "acc");
+      clear(acc);
+      serial(count, [&](Var i) {
+        Expr blk = clamp ? min(begin + i, Expr(13)) : begin + i;
+        auto f = fragment(f32, {256}, "f");
+        copy(x[t][tile(blk, 256)], f);
+        parallel({256}, [&](Var h) { acc[h] = acc[h] + f[h]; });
+      });
+      auto total = fragment(f32, {}, "total");
+      reduce_sum(acc, total, 0);
+      y[t][s] = Expr(total);
+    });
+    return kb.build();
+  };
+  check_ir(ir_after(split(true), "prune_bounds_checks"), R"(
+    CHECK: lowered copy x[block_x, (min
+    CHECK-COUNT-0: <= 3584)
+  )");
+  check_ir(ir_after(split(false), "prune_bounds_checks"), R"(
+    CHECK: lowered copy x[block_x, (
+    CHECK: <= 3584)
+  )");
+}
