@@ -146,7 +146,7 @@ int stage_a_block_m(std::int64_t tokens);
 
 /** Split count of the fused post + tensor-core stage A (kernels::post_stage_a): a fixed
  * config.split as given; automatic: the token tiles times the splits fill the SMs once (one
- * 180 KB block per SM), every split keeping at least one 64-element H tile. */
+ * 170 KB block per SM), every split keeping at least one 64-element H tile. */
 int post_stage_a_splits(const Config& config, std::int64_t tokens, int sm_count);
 
 /** The stage-A split count for a reduction of length `k` over `tokens` tokens on `sm_count` SMs:
