@@ -166,6 +166,22 @@ private:
     return rw.mutate(s);
   }
 
+  /** The body without its loads, and without the allocations of the tiles they fill (those
+   *  move out of the loop with the ring). */
+  static Stmt compute_of(const For* f, const std::vector<Stmt>& body,
+                         const std::vector<std::size_t>& loads,
+                         const std::set<const BufferNode*>& tiles) {
+    std::vector<Stmt> compute;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const Allocate* a = body[i].as<Allocate>();
+      if (std::find(loads.begin(), loads.end(), i) != loads.end() ||
+          (a && tiles.count(a->buffer.get())))
+        continue;
+      compute.push_back(body[i]);
+    }
+    return Block::make(std::move(compute), f->body->loc);
+  }
+
   /** The loads of iteration `j` into the tiles `names` maps them to, marked deferred: the
    *  pipeline orders these writes itself (its waits and barriers), async or not. */
   static Stmt issue_loads(const std::vector<Stmt>& body, const std::vector<std::size_t>& loads,
@@ -261,16 +277,7 @@ private:
           stmts.push_back(make(names));
           return Block::make(std::move(stmts), f->loc);
         };
-    // Allocations of the tiles inside the body move out with them.
-    std::vector<Stmt> compute;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-      const Allocate* a = body[i].as<Allocate>();
-      if (std::find(loads.begin(), loads.end(), i) != loads.end() ||
-          (a && tiles.count(a->buffer.get())))
-        continue;
-      compute.push_back(body[i]);
-    }
-    const Stmt compute_block = Block::make(compute, f->body->loc);
+    const Stmt compute_block = compute_of(f, body, loads, tiles);
     const SourceLoc& loc = f->loc;
     const Expr n = f->extent;
 
@@ -320,16 +327,7 @@ private:
       }
       replaced_.insert(t.get());
     }
-    // Allocations of the tiles inside the body move out with them.
-    std::vector<Stmt> compute;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-      const Allocate* a = body[i].as<Allocate>();
-      if (std::find(loads.begin(), loads.end(), i) != loads.end() ||
-          (a && tiles.count(a->buffer.get())))
-        continue;
-      compute.push_back(body[i]);
-    }
-    const Stmt compute_block = Block::make(compute, f->body->loc);
+    const Stmt compute_block = compute_of(f, body, loads, tiles);
     const SourceLoc& loc = f->loc;
     const Expr n = f->extent;
 
