@@ -1,7 +1,10 @@
 // Host launch overhead (needs a GPU): microseconds of host time per launch of an empty kernel,
 // over many launches, for Tessera's checked typed launch, with PDL, unchecked, and the raw
-// driver call as a baseline. Target: <= 3 us per launch.
+// driver call as a baseline (target: <= 3 us per launch); then per call of the mHC host API
+// (tessera::mhc::mhc_post / mhc_pre at T = 1, H = 4096: validation, plan, launches), the C++
+// figure bench/python_overhead.py sets Python's beside.
 #include "bench/bench_util.h"
+#include "kernels/mhc/ops.h"
 #include "runtime/compile_cuda.h"
 
 #include <cstdio>
@@ -91,6 +94,36 @@ int main() {
                 typed_pdl, "<= 3");
     std::printf("%-44s %10.3f %8s\n", "DeviceFunction::launch_unchecked", unchecked, "-");
     std::printf("%-44s %10.3f %8s\n", "raw cuLaunchKernelEx (baseline)", raw, "-");
+
+    // The mHC host API from C++, T = 1, H = 4096 (inputs' values do not matter for timing).
+    mhc::Config c;
+    c.hidden = 4096;
+    const std::int64_t H = c.hidden, hc = c.n(), M = c.mix_count();
+    const auto ws_bytes = mhc::pre_workspace_bytes(c, 1);
+    DeviceBuffer y(H * 2), res(hc * H * 2), post(hc * 4), comb(hc * hc * 4), res_out(hc * H * 2),
+        fn(M * hc * H * 4), sc(16), base(M * 4), li(H * 2), ws(ws_bytes);
+    for (DeviceBuffer* b : {&y, &res, &post, &comb, &fn, &sc, &base}) {
+      b->fill_bytes(0);
+    }
+    const mhc::PostArgs post_args{.y = y.view(DType::bf16, {1, H}),
+                                  .residual = res.view(DType::bf16, {1, hc, H}),
+                                  .post_mix = post.view(DType::f32, {1, hc}),
+                                  .comb_mix = comb.view(DType::f32, {1, hc, hc}),
+                                  .out = res_out.view(DType::bf16, {1, hc, H})};
+    const mhc::PreArgs pre_args{.residual = res.view(DType::bf16, {1, hc, H}),
+                                .fn = fn.view(DType::f32, {M, hc * H}),
+                                .scale = sc.view(DType::f32, {3}),
+                                .base = base.view(DType::f32, {M}),
+                                .norm_weight = std::nullopt,
+                                .post_mix = post.view(DType::f32, {1, hc}),
+                                .comb_mix = comb.view(DType::f32, {1, hc, hc}),
+                                .layer_input = li.view(DType::bf16, {1, H}),
+                                .workspace = ws.view(DType::u8, {ws_bytes})};
+    const double post_call =
+        per_launch_us(stream, [&] { mhc::mhc_post(c, post_args, stream.get()); });
+    const double pre_call = per_launch_us(stream, [&] { mhc::mhc_pre(c, pre_args, stream.get()); });
+    std::printf("%-44s %10.3f %8s\n", "tessera::mhc::mhc_post call, T=1 H=4096", post_call, "-");
+    std::printf("%-44s %10.3f %8s\n", "tessera::mhc::mhc_pre call, T=1 H=4096", pre_call, "-");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "launch_bench: %s\n", e.what());

@@ -13,7 +13,7 @@ install(TARGETS ${_tessera_targets} tessera tessera_cuda_headers EXPORT tesseraT
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 # Every header of the exported libraries, with the source tree's relative paths (the device
 # prelude's .cuh too: it is embedded in the library, installed for reading).
-install(DIRECTORY base runtime ir dsl ops codegen jit kernels examples DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
+install(DIRECTORY base runtime ir dsl ops codegen jit kernels examples catalog capi DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
         FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" PATTERN "find_package" EXCLUDE)
 install(DIRECTORY ${PROJECT_BINARY_DIR}/generated/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tessera
         FILES_MATCHING PATTERN "*.h")

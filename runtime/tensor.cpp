@@ -54,6 +54,10 @@ std::int64_t TensorView::numel() const {
 }
 
 bool TensorView::is_contiguous() const {
+  // An empty tensor has no element to misplace; numpy reports zero strides for it.
+  if (numel() == 0) {
+    return true;
+  }
   std::int64_t expected = 1;
   for (int d = rank_ - 1; d >= 0; --d) {
     if (shape_[d] != 1 && strides_[d] != expected) {

@@ -19,3 +19,10 @@ if [[ ! -f "$cuda_home/include/nvrtc.h" ]]; then
   echo "error: CUDA toolkit not found at $cuda_home (set CUDA_HOME); Tessera needs NVRTC and its headers" >&2
   exit 1
 fi
+# The Python package's tests run in a virtual environment (scripts/test-python.sh).
+if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+  echo "installing: python3-venv"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends python3-venv
+fi

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, check formatting, run every CPU test
-# (the `gpu` label is excluded explicitly: those run on the GPU machine, see scripts/gpu-check.sh).
+# (the `gpu` label is excluded explicitly: those run on the GPU machine, see scripts/gpu-check.sh),
+# then the Python package's tests (pip install into build/venv, pytest without `gpu` marks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/check-format.sh
 scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure -LE gpu -j "${JOBS:-$(nproc)}"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure -LE gpu -j "${JOBS:-$(nproc)}")
+scripts/test-python.sh

@@ -100,3 +100,16 @@ TEST_CASE("device TensorStorage without a driver", "[.no-driver]") {
   // Host storage does not touch the driver.
   CHECK(TensorStorage::from_host(MemoryKind::host, values).to_host<float>(4) == values);
 }
+
+TEST_CASE("TensorView contiguity ignores size-1 dimensions and empty tensors", "[runtime][view]") {
+  float data[8] = {};
+  const std::int64_t shape[] = {2, 1, 4};
+  const std::int64_t row_major[] = {4, 99, 1};
+  CHECK(TensorView(data, DType::f32, shape, row_major, MemoryKind::host).is_contiguous());
+  const std::int64_t transposed[] = {1, 4, 2};
+  CHECK_FALSE(TensorView(data, DType::f32, shape, transposed, MemoryKind::host).is_contiguous());
+  // numpy reports strides (0, 0) for an empty array; no element can be out of place.
+  const std::int64_t empty_shape[] = {0, 512};
+  const std::int64_t zero_strides[] = {0, 0};
+  CHECK(TensorView(data, DType::bf16, empty_shape, zero_strides, MemoryKind::host).is_contiguous());
+}

@@ -1,0 +1,1 @@
+"""Drop-in modules that present Tessera under other projects' APIs (vllm)."""
