@@ -47,6 +47,12 @@ private:
   int code_;
 };
 
+/** A file could not be read or written; what() names the path and the OS reason. */
+class IoError : public Error {
+public:
+  using Error::Error;
+};
+
 /** A broken invariant inside Tessera: always a bug to report, never the user's fault. */
 class InternalError : public Error {
 public:

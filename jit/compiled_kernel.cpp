@@ -1,6 +1,7 @@
 #include "jit/compiled_kernel.h"
 
 #include "base/error.h"
+#include "base/file_io.h"
 #include "codegen/cuda/cuda_printer.h"
 #include "codegen/target_info.h"
 #include "ir/printer.h"
@@ -15,7 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
+#include <iostream>
 #include <mutex>
 #include <vector>
 
@@ -49,13 +50,14 @@ double since(std::chrono::steady_clock::time_point t0) {
 void dump(const std::string& dir, const internal::CompiledKernelState& s) {
   std::filesystem::create_directories(dir);
   const std::string base = (std::filesystem::path(dir) / s.name).string();
-  std::ofstream(base + ".ir") << ir::to_string(s.kernel);
-  std::ofstream passes(base + ".passes.txt");
+  write_file_atomic(base + ".ir", ir::to_string(s.kernel));
+  std::string passes;
   for (const codegen::PassRecord& r : s.passes) {
-    passes << "// ---- IR after " << r.pass << "\n" << r.ir << "\n";
+    passes += "// ---- IR after " + r.pass + "\n" + r.ir + "\n";
   }
-  std::ofstream(base + ".cu") << s.program->cuda_source();
-  std::ofstream(base + ".ptx") << s.program->ptx();
+  write_file_atomic(base + ".passes.txt", passes);
+  write_file_atomic(base + ".cu", s.program->cuda_source());
+  write_file_atomic(base + ".ptx", s.program->ptx());
 }
 
 const internal::CompiledKernelState&
@@ -155,7 +157,11 @@ CompiledKernel Runtime::compile_uncached(const ir::Kernel& kernel, const JitOpti
                               state->timings.obtain_ms < 0.5 * state->timings.nvrtc_ms;
 
   if (const char* dir = std::getenv("TESSERA_DUMP_DIR"); dir != nullptr && *dir != '\0') {
-    dump(dir, *state);
+    try {
+      dump(dir, *state);
+    } catch (const std::exception& e) { // a diagnostic side output must not fail the compile
+      std::cerr << "tessera: warning: TESSERA_DUMP_DIR: " << e.what() << "\n";
+    }
   }
   CompiledKernel ck;
   ck.state_ = std::move(state);

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 
+#include <charconv>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -82,20 +83,25 @@ KernelParams KernelRegistry::resolve(const std::string& name,
       throw UserError(fmt::format("kernel '{}' has no parameter '{}' (parameters: {})", name, key,
                                   known.empty() ? "none" : known));
     }
+    // Decimal only, finite only: "0x10", "010" read as octal, "nan" and "inf" never reach a
+    // kernel as a compile-time constant.
     double v = 0;
-    std::size_t used = 0;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size() || text.empty()) {
-      throw UserError(
-          fmt::format("kernel '{}': parameter '{}' = '{}' is not a number", name, key, text));
-    }
-    if (param->type == KernelParam::Type::integer && v != std::floor(v)) {
-      throw UserError(
-          fmt::format("kernel '{}': parameter '{}' must be an integer, got {}", name, key, text));
+    const char* end = text.data() + text.size();
+    if (param->type == KernelParam::Type::integer) {
+      std::int64_t i = 0;
+      const auto [ptr, ec] = std::from_chars(text.data(), end, i, 10);
+      if (text.empty() || ec != std::errc() || ptr != end) {
+        throw UserError(fmt::format(
+            "kernel '{}': parameter '{}' must be a decimal integer, got '{}'", name, key, text));
+      }
+      v = static_cast<double>(i);
+    } else {
+      const auto [ptr, ec] = std::from_chars(text.data(), end, v, std::chars_format::general);
+      if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v)) {
+        throw UserError(
+            fmt::format("kernel '{}': parameter '{}' must be a finite decimal number, got '{}'",
+                        name, key, text));
+      }
     }
     values[key] = v;
   }

@@ -1,6 +1,7 @@
 #include "runtime/cache.h"
 
 #include "base/error.h"
+#include "base/file_io.h"
 #include "runtime/sha256.h"
 
 #include <algorithm>
@@ -51,25 +52,6 @@ void put(std::string& out, std::string_view tag, std::string_view bytes) {
   out += ':';
   out += bytes;
   out += ';';
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("cannot open " + path.string());
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) {
-    throw std::runtime_error("cannot write " + path.string());
-  }
 }
 
 std::string unique_suffix() {
@@ -218,7 +200,7 @@ Cache::Cache(CacheConfig config, CompileFunction compile)
     const fs::path tmp = config_.directory / "v1" / "tmp";
     fs::create_directories(tmp);
     const fs::path probe = tmp / ("probe-" + unique_suffix());
-    write_file(probe, "ok");
+    write_file_atomic(probe, "ok");
     fs::remove(probe);
     disk_enabled_ = true;
     sweep_stale_tmp();
@@ -419,13 +401,13 @@ void Cache::store_to_disk(const std::string& key, const std::string& material,
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count()},
                        {"entries", entries}};
-    write_file(tmp / "kernel.cu", r.source);
-    write_file(tmp / "kernel.cubin", as_chars(r.cubin));
+    write_file_atomic(tmp / "kernel.cu", r.source);
+    write_file_atomic(tmp / "kernel.cubin", as_chars(r.cubin));
     if (!r.ptx.empty()) {
-      write_file(tmp / "kernel.ptx", r.ptx);
+      write_file_atomic(tmp / "kernel.ptx", r.ptx);
     }
-    write_file(tmp / "key.bin", material);
-    write_file(tmp / "meta.json", meta.dump(2, ' ', false, json::error_handler_t::replace));
+    write_file_atomic(tmp / "key.bin", material);
+    write_file_atomic(tmp / "meta.json", meta.dump(2, ' ', false, json::error_handler_t::replace));
     fs::create_directories(final_dir.parent_path());
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
       const int err = errno;
@@ -452,10 +434,10 @@ void Cache::dump(const std::string& key, const CompileResult& r) const {
     const std::string stem =
         fmt::format("{}-{}", fs::path(r.program_name).stem().string(), key.substr(0, 12));
     const fs::path base = config_.dump_directory / stem;
-    write_file(base.string() + ".cu", r.source);
-    write_file(base.string() + ".ptx", r.ptx);
-    write_file(base.string() + ".cubin", as_chars(r.cubin));
-    write_file(base.string() + ".log", r.log);
+    write_file_atomic(base.string() + ".cu", r.source);
+    write_file_atomic(base.string() + ".ptx", r.ptx);
+    write_file_atomic(base.string() + ".cubin", as_chars(r.cubin));
+    write_file_atomic(base.string() + ".log", r.log);
   } catch (const std::exception& e) {
     std::cerr << "tessera: warning: TESSERA_DUMP_DIR: " << e.what() << "\n";
   }

@@ -1,5 +1,7 @@
 // `tessera compile`: compile any CUDA source file with NVRTC (no GPU needed with --arch).
+#include "base/file_io.h"
 #include "runtime/compiler.h"
+#include "tools/cli_values.h"
 #include "tools/commands.h"
 
 #include <filesystem>
@@ -19,6 +21,8 @@ struct CompileArgs {
   bool ptx = false;
   bool quiet = false;
   CompileOptions options;
+  std::vector<std::string> params; ///< registered kernels: --param key=value
+  std::int64_t hidden = 0;         ///< registered kernels: --hidden H
 };
 
 std::string read_source(const std::string& path) {
@@ -32,20 +36,23 @@ std::string read_source(const std::string& path) {
 }
 
 void write_output(const std::string& path, const void* data, std::size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  out.close();
-  if (!out) {
-    throw CommandError(fmt::format("cannot write '{}'", path));
-  }
+  write_file_atomic(path, std::string_view(static_cast<const char*>(data), size));
 }
 
 void run(const CompileArgs& args) {
   namespace fs = std::filesystem;
   // Not a .cu file but a registered DSL kernel: compile that (tools/cmd_emit.cpp).
   if (!args.file.ends_with(".cu") && !fs::exists(args.file) && is_registered_kernel(args.file)) {
-    compile_registered_kernel(args.file, {}, args.options.arch, args.ptx, args.output);
+    std::vector<std::string> params = args.params;
+    if (args.hidden > 0) {
+      params.push_back(fmt::format("hidden={}", args.hidden));
+    }
+    compile_registered_kernel(args.file, params, args.options.arch, args.ptx, args.output);
     return;
+  }
+  if (!args.params.empty() || args.hidden > 0) {
+    throw CommandError(
+        fmt::format("--param/--hidden apply to registered kernels; '{}' is a file", args.file));
   }
   const std::string source = read_source(args.file);
   CompileOptions options = args.options;
@@ -104,6 +111,10 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("-X,--nvrtc-option", args->options.extra_options,
                   "extra NVRTC option, passed verbatim (repeatable)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  cmd->add_option("--param", args->params,
+                  "Registered kernel: parameter override, key=value (repeatable)");
+  cmd->add_option("--hidden", args->hidden, "Registered kernel: shorthand for --param hidden=H")
+      ->transform(decimal_integer(1, std::int64_t{1} << 31));
   cmd->callback([args] { run(*args); });
 }
 

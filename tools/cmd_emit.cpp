@@ -1,10 +1,11 @@
 // `tessera emit KERNEL`: the CUDA (or IR) Tessera generates for a registered DSL kernel; and
 // `tessera compile KERNEL` (dispatched from cmd_compile.cpp when the argument is not a .cu file).
+#include "base/file_io.h"
 #include "catalog/catalog.h"
+#include "tools/cli_values.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
 
 namespace tessera::cli {
@@ -50,17 +51,10 @@ void compile_registered_kernel(const std::string& name, const std::vector<std::s
                                const std::string& arch, bool ptx, const std::string& output) {
   const CompiledKernel ck = catalog::compile_kernel(name, params, arch);
   const std::string path = output.empty() ? name + (ptx ? ".ptx" : ".cubin") : output;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (ptx) {
-    out << ck.ptx();
-  } else {
-    const auto cubin = ck.program()->cubin();
-    out.write(reinterpret_cast<const char*>(cubin.data()),
-              static_cast<std::streamsize>(cubin.size()));
-  }
-  if (!out) {
-    throw CommandError(fmt::format("cannot write '{}'", path));
-  }
+  const auto cubin = ck.program()->cubin();
+  write_file_atomic(
+      path, ptx ? std::string_view(ck.ptx())
+                : std::string_view(reinterpret_cast<const char*>(cubin.data()), cubin.size()));
   const KernelResources& r = ck.resources();
   std::cerr << fmt::format("{} ({}): {} registers, {} bytes local -> {}\n", name, arch, r.registers,
                            r.local_bytes, path);
@@ -80,7 +74,8 @@ void add_emit_command(CLI::App& app) {
   cmd->add_option("--target", args->target,
                   "With --passes/--after: lower for cuda (default) or cpu");
   cmd->add_option("--arch", args->arch, "Also compile for this arch and report resources");
-  cmd->add_option("--hidden", args->hidden, "Shorthand for --param hidden=H (mHC kernels)");
+  cmd->add_option("--hidden", args->hidden, "Shorthand for --param hidden=H (mHC kernels)")
+      ->transform(decimal_integer(1, std::int64_t{1} << 31));
   cmd->callback([args] { run_emit(*args); });
 }
 

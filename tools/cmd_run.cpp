@@ -13,6 +13,7 @@
 #include "kernels/mhc/op_spec.h"
 #include "kernels/mhc/plan.h"
 #include "runtime/device.h"
+#include "tools/cli_values.h"
 #include "tools/commands.h"
 #include "tools/npy.h"
 
@@ -184,16 +185,25 @@ void add_run_command(CLI::App& app) {
       "run", "Run an mHC op (mhc_pre, mhc_post, mhc_fused_post_pre, hc_head, sinkhorn) on random "
              "or .npy inputs; bf16 .npy files hold uint16 bit patterns or float32 values");
   cmd->add_option("op", opts->op, "Operator")->required();
-  cmd->add_option("--tokens,-T", opts->tokens, "Token count T (0 allowed)");
-  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H");
-  cmd->add_option("--hc-mult,-n", opts->hc_mult, "Residual streams n (2..8)");
-  cmd->add_option("--variant", opts->variant, "plain | norm (fused RMSNorm) | broadcast");
-  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32");
-  cmd->add_option("--splits", opts->splits, "Fixed stage-A split count (default: automatic)");
-  cmd->add_option("--iters", opts->iters, "Sinkhorn iterations R");
-  cmd->add_option("--post-mult", opts->post_mult, "post multiplier");
-  cmd->add_option("--norm-eps", opts->norm_eps, "eps of the fused RMSNorm");
-  cmd->add_option("--seed", opts->seed, "Seed of the random inputs");
+  cmd->add_option("--tokens,-T", opts->tokens, "Token count T (0 allowed)")
+      ->transform(decimal_integer(0, std::int64_t{1} << 40));
+  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H")
+      ->transform(decimal_integer(1, std::int64_t{1} << 31));
+  cmd->add_option("--hc-mult,-n", opts->hc_mult, "Residual streams n (2..8)")
+      ->transform(decimal_integer(2, mhc::kMaxHcMult));
+  cmd->add_option("--variant", opts->variant, "plain | norm (fused RMSNorm) | broadcast")
+      ->check(one_of({"plain", "norm", "broadcast"}));
+  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32")
+      ->check(one_of({"tf32", "fp32"}));
+  cmd->add_option("--splits", opts->splits, "Fixed stage-A split count (default: automatic)")
+      ->transform(decimal_integer(1, mhc::kMaxSplits));
+  cmd->add_option("--iters", opts->iters, "Sinkhorn iterations R")
+      ->transform(decimal_integer(1, 1000));
+  cmd->add_option("--post-mult", opts->post_mult, "post multiplier")->transform(finite_real());
+  cmd->add_option("--norm-eps", opts->norm_eps, "eps of the fused RMSNorm")
+      ->transform(finite_real(0.0, 1.0));
+  cmd->add_option("--seed", opts->seed, "Seed of the random inputs")
+      ->transform(decimal_integer(0, std::numeric_limits<std::int64_t>::max()));
   cmd->add_flag("--check", opts->check, "Compare with the C++ reference");
   cmd->add_option("--inputs", opts->inputs, "Directory of <argument>.npy inputs");
   cmd->add_option("--outputs", opts->outputs, "Directory to write <output>.npy to");

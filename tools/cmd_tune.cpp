@@ -2,7 +2,6 @@
 // each token count of a grid, checks the fastest against the C++ reference, and stores the
 // winners in the tuning table the plans consult (kernels/mhc/tuning.h).
 #include "base/error.h"
-#include "commands.h"
 #include "kernels/mhc/op_runner.h"
 #include "kernels/mhc/op_spec.h"
 #include "kernels/mhc/ops.h"
@@ -13,6 +12,8 @@
 #include "runtime/driver.h"
 #include "runtime/memory.h"
 #include "runtime/tensor_storage.h"
+#include "tools/cli_values.h"
+#include "tools/commands.h"
 
 #include <algorithm>
 #include <cmath>
@@ -42,16 +43,11 @@ std::vector<std::int64_t> parse_tokens(const std::string& list) {
   std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, ',')) {
-    try {
-      std::size_t used = 0;
-      const long long t = std::stoll(item, &used);
-      if (used != item.size() || t < 1) {
-        throw std::invalid_argument(item);
-      }
-      out.push_back(t);
-    } catch (const std::exception&) {
-      throw CommandError(fmt::format("--tokens: '{}' is not a token count >= 1", item));
+    const std::optional<std::int64_t> t = parse_decimal(item);
+    if (!t || *t < 1) {
+      throw CommandError(fmt::format("--tokens: '{}' is not a decimal token count >= 1", item));
     }
+    out.push_back(*t);
   }
   if (out.empty()) {
     throw CommandError("--tokens: no token counts");
@@ -315,10 +311,13 @@ void add_tune_command(CLI::App& app) {
       "tune", "Time the kernel choices of an mHC op on the GPU and store the fastest (checked "
               "against the C++ reference) in the tuning table the ops consult");
   cmd->add_option("op", opts->op, "mhc_pre | mhc_post | mhc_fused_post_pre | hc_head")->required();
-  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H");
+  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H")
+      ->transform(decimal_integer(1, std::int64_t{1} << 31));
   cmd->add_option("--tokens", opts->tokens, "Token counts, comma separated");
-  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32");
-  cmd->add_option("--replays", opts->replays, "Graph replays per candidate (median)");
+  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32")
+      ->check(one_of({"tf32", "fp32"}));
+  cmd->add_option("--replays", opts->replays, "Graph replays per candidate (median)")
+      ->transform(decimal_integer(1, 100000));
   cmd->add_option("--output,-o", opts->output,
                   "Tuning table to update (default: beside the kernel cache, TESSERA_MHC_TUNING)");
   cmd->add_flag("--dry-run", opts->dry_run, "Measure and print, write nothing");

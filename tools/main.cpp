@@ -1,5 +1,6 @@
 // The `tessera` command-line tool: one subcommand per cmd_*.cpp (see commands.h).
 #include "base/error.h"
+#include "base/file_io.h"
 #include "tools/commands.h"
 
 #include <iostream>
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
+    tessera::flush_stdout(); // `tessera list > /dev/full` must fail, not report success
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const tessera::CompileError& e) {

@@ -1,12 +1,11 @@
 #include "tools/npy.h"
 
 #include "base/error.h"
+#include "base/file_io.h"
 
 #include <cctype>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fstream>
-#include <iterator>
 
 namespace tessera::cli {
 
@@ -189,12 +188,9 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& file, const std::string& wha
 }
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    throw UserError(fmt::format("{}: cannot open for reading", path));
-  }
-  std::vector<std::uint8_t> file((std::istreambuf_iterator<char>(f)),
-                                 std::istreambuf_iterator<char>());
+  // read_file refuses what is not a regular file (a directory, /dev/zero) before reading.
+  const std::string text = read_file(path);
+  const std::vector<std::uint8_t> file(text.begin(), text.end());
   return parse_npy(file, path);
 }
 
@@ -236,14 +232,8 @@ std::vector<std::uint8_t> encode_npy(const NpyArray& a) {
 
 void write_npy(const std::string& path, const NpyArray& array) {
   const auto bytes = encode_npy(array);
-  std::ofstream f(path, std::ios::binary);
-  if (!f) {
-    throw UserError(fmt::format("{}: cannot open for writing", path));
-  }
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!f) {
-    throw UserError(fmt::format("{}: write failed", path));
-  }
+  write_file_atomic(path,
+                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 } // namespace tessera::cli

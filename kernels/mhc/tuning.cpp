@@ -1,6 +1,7 @@
 #include "kernels/mhc/tuning.h"
 
 #include "base/error.h"
+#include "base/file_io.h"
 #include "runtime/cache.h"
 
 #include <charconv>
@@ -234,21 +235,8 @@ void TuningTable::save(const std::filesystem::path& path) const {
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
   }
-  const std::filesystem::path tmp =
-      path.string() + fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << serialize();
-    if (!out.flush()) {
-      std::filesystem::remove(tmp, ec);
-      throw UserError(fmt::format("cannot write the tuning table '{}'", tmp.string()));
-    }
-  }
-  std::filesystem::rename(tmp, path, ec); // readers see the old file or the new one, whole
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw UserError(fmt::format("cannot replace the tuning table '{}'", path.string()));
-  }
+  // Readers see the old table or the new one, whole.
+  write_file_atomic(path, serialize());
 }
 
 const TuningEntry* TuningTable::find(Op op, const Config& config, int sm_count,

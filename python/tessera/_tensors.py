@@ -96,13 +96,22 @@ def _pack_torch(t, keep) -> bytes:
 # ---- numpy -------------------------------------------------------------------------------
 
 
+_numpy_codes: dict = {}
+
+
 def _numpy_code(dtype) -> int:
+    code = _numpy_codes.get(dtype)  # dtype.name alone costs microseconds for ml_dtypes
+    if code is not None:
+        return code
     if dtype.name == "bfloat16":  # ml_dtypes.bfloat16
-        return DTYPE_CODES["bf16"]
-    kind = {"f": _FLOAT, "i": _INT, "u": _UINT, "b": _BOOL}.get(dtype.kind)
-    if kind is None or not dtype.isnative:
-        raise _bad(f"numpy dtype {dtype} is not supported by tessera")
-    return _code(kind, dtype.itemsize * 8)
+        code = DTYPE_CODES["bf16"]
+    else:
+        kind = {"f": _FLOAT, "i": _INT, "u": _UINT, "b": _BOOL}.get(dtype.kind)
+        if kind is None or not dtype.isnative:
+            raise _bad(f"numpy dtype {dtype} is not supported by tessera")
+        code = _code(kind, dtype.itemsize * 8)
+    _numpy_codes[dtype] = code
+    return code
 
 
 def _pack_numpy(a, keep) -> bytes:

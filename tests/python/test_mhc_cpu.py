@@ -189,3 +189,10 @@ def test_workspace_bytes_and_errors_are_python_exceptions():
         mhc.workspace_bytes("mhc_pre", 128, 0, device=-1)
     assert issubclass(tessera.TesseraValueError, ValueError)
     assert issubclass(tessera.TesseraError, RuntimeError)
+
+
+def test_missing_driver_is_a_runtime_error():
+    if tessera.info()["cuda_devices"] > 0:
+        pytest.skip("this machine has a GPU: the driver-absent path cannot be reached")
+    with pytest.raises(RuntimeError, match="driver"):
+        mhc.workspace_bytes("mhc_pre", 128, 7168, device=0)

@@ -140,6 +140,66 @@ TEST_CASE("tessera run --target picks where an mHC op runs", "[cli]") {
   CHECK_THAT(cuda.output, Contains("no CUDA driver found"));
 }
 
+TEST_CASE("tessera fails when its output cannot be written", "[cli]") {
+  // Standard output on a full device: the listing is lost, so the command must fail.
+  CHECK(run("list >/dev/full").status != 0);
+  CHECK(run("list >/dev/null").status == 0);
+  // .npy outputs past a file-size limit (SIGXFSZ ignored, so write() fails as on a full disk):
+  // an error naming the file, no "outputs written", and no partial file under the final name.
+  Scratch s;
+  const std::string limited =
+      "trap '' XFSZ; ulimit -f 8; TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  const Result r = run(
+      "run mhc_post --tokens 64 --hidden 1024 --target cpu --outputs " + s.dir.string(), limited);
+  const bool cpu = run("info").output.find("LLVM backend built") != std::string::npos;
+  CHECK(r.status != 0);
+  if (cpu) {
+    CHECK_THAT(r.output,
+               Contains("cannot write") && Contains("out.npy") && Contains("File too large"));
+    CHECK_FALSE(fs::exists(s.dir / "out.npy"));
+  }
+  CHECK(r.output.find("outputs written") == std::string::npos);
+}
+
+TEST_CASE("tessera reads numbers as decimal, checks ranges and names the flag", "[cli]") {
+  const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  struct Case {
+    const char* args;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"run mhc_post --tokens 0x10 --hidden 256", "--tokens: '0x10' is not a decimal"},
+           Case{"run mhc_post --tokens 99999999999999999999", "--tokens: '9999"},
+           Case{"run mhc_post --tokens -1", "--tokens: -1 is outside [0, "},
+           Case{"run mhc_pre --splits -7", "--splits: -7 is outside [1, 1024]"},
+           Case{"run mhc_post --seed -1", "--seed: -1 is outside [0, "},
+           Case{"run mhc_pre --precision fp64", "--precision: 'fp64' is not one of: tf32 | fp32"},
+           Case{"run mhc_pre --variant fancy", "--variant: 'fancy' is not one of"},
+           Case{"run mhc_post --post-mult nan", "--post-mult: 'nan' is not a finite"},
+           Case{"run mhc_post --hc-mult 9", "--hc-mult: 9 is outside [2, 8]"},
+           Case{"emit rmsnorm --hidden -5", "--hidden: -5 is outside [1, "},
+           Case{"emit rmsnorm --param hidden=0x10", "'hidden' must be a decimal integer"},
+           Case{"emit rmsnorm --param eps=nan", "'eps' must be a finite decimal number"},
+           Case{"emit rmsnorm --param eps=inf", "'eps' must be a finite decimal number"},
+           Case{"tune mhc_post --tokens 1,0x2", "--tokens: '0x2' is not a decimal"},
+       }) {
+    const Result r = run(c.args, no_gpu);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.status != 0);
+    CHECK_THAT(r.output, Contains(c.message));
+  }
+  // Leading zeros are decimal, not octal.
+  const Result r = run("run mhc_post --tokens 010 --hidden 256 --target cpu", no_gpu);
+  if (r.status == 0) {
+    CHECK_THAT(r.output, Contains("T=10 "));
+  }
+  Scratch s;
+  const Result compiled =
+      run("compile rmsnorm --arch sm_80 --hidden 512 -o " + (s.dir / "r.cubin").string());
+  CHECK(compiled.status == 0);
+  CHECK(fs::file_size(s.dir / "r.cubin") > 0);
+}
+
 TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
   const Result help = run("tune --help");
@@ -153,7 +213,7 @@ TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   CHECK_THAT(tokens.output, Contains("--tokens: '0'"));
   const Result precision = run("tune mhc_pre --precision bf16", no_gpu);
   CHECK(precision.status != 0);
-  CHECK_THAT(precision.output, Contains("--precision bf16"));
+  CHECK_THAT(precision.output, Contains("--precision: 'bf16' is not one of: tf32 | fp32"));
   const Result driver = run("tune mhc_pre --hidden 7168", no_gpu);
   CHECK(driver.status != 0);
   CHECK_THAT(driver.output, Contains("no CUDA driver found"));

@@ -78,5 +78,6 @@ TEST_CASE("npy errors name the file and the problem", "[npy]") {
   auto v9 = image("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8);
   v9[6] = 9;
   CHECK_THROWS_WITH(parse_npy(v9, "v.npy"), Contains("unsupported .npy format version 9"));
-  CHECK_THROWS_WITH(tessera::cli::read_npy("/nonexistent/x.npy"), Contains("cannot open"));
+  CHECK_THROWS_WITH(tessera::cli::read_npy("/nonexistent/x.npy"),
+                    Contains("cannot read '/nonexistent/x.npy': No such file"));
 }
