@@ -54,6 +54,11 @@ void put(std::string& out, std::string_view tag, std::string_view bytes) {
   out += ';';
 }
 
+/** key.bin: the key material, then the SHA-256 of meta.json (the entry's manifest). */
+std::string key_file(const std::string& material, std::string_view meta_text) {
+  return material + "\nmanifest meta.json sha256 " + sha256_hex(meta_text) + "\n";
+}
+
 std::string unique_suffix() {
   static std::atomic<std::uint64_t> counter{0};
   static const std::uint64_t seed = std::random_device{}();
@@ -307,12 +312,20 @@ std::shared_ptr<CompileResult> Cache::load_from_disk(const std::string& key,
     return nullptr;
   }
   try {
-    if (read_file(dir / "key.bin") != material) {
-      throw std::runtime_error("key material differs");
+    // key.bin binds the entry to its key material and to meta.json's exact bytes; meta.json
+    // binds the cubin and PTX (sizes, hashes), the key and the source. Files copied in from
+    // another entry fail one of these and make the entry a miss.
+    const std::string meta_text = read_file(dir / "meta.json");
+    if (read_file(dir / "key.bin") != key_file(material, meta_text)) {
+      throw std::runtime_error("key material or manifest differs");
     }
-    const json meta = json::parse(read_file(dir / "meta.json"));
+    const json meta = json::parse(meta_text);
     if (meta.at("format").get<int>() != kCacheFormatVersion) {
       throw std::runtime_error("format differs");
+    }
+    if (meta.at("key").get<std::string>() != key ||
+        meta.at("source_sha256").get<std::string>() != sha256_hex(source)) {
+      throw std::runtime_error("entry belongs to another program");
     }
     auto result = std::make_shared<CompileResult>();
     const std::string cubin = read_file(dir / "kernel.cubin");
@@ -406,8 +419,9 @@ void Cache::store_to_disk(const std::string& key, const std::string& material,
     if (!r.ptx.empty()) {
       write_file_atomic(tmp / "kernel.ptx", r.ptx);
     }
-    write_file_atomic(tmp / "key.bin", material);
-    write_file_atomic(tmp / "meta.json", meta.dump(2, ' ', false, json::error_handler_t::replace));
+    const std::string meta_text = meta.dump(2, ' ', false, json::error_handler_t::replace);
+    write_file_atomic(tmp / "meta.json", meta_text);
+    write_file_atomic(tmp / "key.bin", key_file(material, meta_text));
     fs::create_directories(final_dir.parent_path());
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
       const int err = errno;

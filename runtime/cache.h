@@ -7,10 +7,13 @@
  * in-memory headers and the kernel name expressions.
  *
  * Disk layout: `<dir>/v1/<key[0:2]>/<key>/` holding kernel.cu, kernel.cubin, kernel.ptx,
- * key.bin (the exact key material) and meta.json. Entries are published by renaming a complete
- * directory written under `<dir>/v1/tmp/`; the first writer wins. Every load is verified (key
- * material, cubin and PTX size and SHA-256, meta.json parse); a bad entry is a miss and is
- * replaced. An unusable directory disables the disk cache with one warning on stderr.
+ * key.bin (the exact key material and the SHA-256 of meta.json) and meta.json. Entries are
+ * published by renaming a complete directory written under `<dir>/v1/tmp/`; the first writer
+ * wins. Every load is verified — key.bin against the key material and meta.json's bytes,
+ * meta.json's key and source hash against the request, the cubin and PTX sizes and SHA-256
+ * against meta.json — so every file is bound to the key: a corrupt, truncated or foreign
+ * (copied from another entry) entry is a miss and is replaced. An unusable directory disables the
+ * disk cache with one warning on stderr.
  *
  * Environment: TESSERA_CACHE_DIR (directory), else $XDG_CACHE_HOME/tessera, else
  * $HOME/.cache/tessera; TESSERA_DISABLE_CACHE=1 bypasses memory and disk; TESSERA_DUMP_DIR=dir
@@ -39,7 +42,7 @@ namespace tessera {
 std::string tessera_version();
 
 /** Bump when the disk format or the meaning of cached data changes. */
-inline constexpr int kCacheFormatVersion = 1;
+inline constexpr int kCacheFormatVersion = 2;
 
 /** Everything that determines a compiled program. */
 struct CacheKeyInputs {

@@ -227,6 +227,39 @@ TEST_CASE("cache: a corrupt entry is a miss and is rewritten", "[cache]") {
   CHECK(*fake.calls == 2);
 }
 
+TEST_CASE("cache: files copied from another entry are a miss, never a wrong hit", "[cache]") {
+  // Another program's cubin, PTX and meta.json under this entry's key.bin (the attack of issue
+  // 11); then the same with key.bin copied too.
+  const bool with_key = GENERATE(false, true);
+  test::TempDir dir;
+  FakeCompiler fake;
+  std::string key_a, key_b;
+  std::vector<std::uint8_t> cubin_a;
+  {
+    Cache cache(config_for(dir.path()), fake.fn());
+    auto a = cache.get("program A", opts());
+    cubin_a.assign(a->cubin().begin(), a->cubin().end());
+    key_a = a->cache_key();
+    key_b = cache.get("program B", opts())->cache_key();
+    std::vector<std::string> files = {"kernel.cubin", "kernel.ptx", "meta.json"};
+    if (with_key) {
+      files.push_back("key.bin");
+    }
+    for (const std::string& f : files) {
+      fs::copy_file(cache.entry_path(key_b) / f, cache.entry_path(key_a) / f,
+                    fs::copy_options::overwrite_existing);
+    }
+  }
+  Cache cache(config_for(dir.path()), fake.fn());
+  auto p = cache.get("program A", opts());
+  CHECK(p->origin() == ProgramOrigin::compiled);
+  CHECK(cache.stats().bad_entries == 1);
+  CHECK(std::equal(p->cubin().begin(), p->cubin().end(), cubin_a.begin(), cubin_a.end()));
+  Cache again(config_for(dir.path()), fake.fn());
+  CHECK(again.get("program A", opts())->origin() == ProgramOrigin::disk_cache);
+  CHECK(again.get("program B", opts())->origin() == ProgramOrigin::disk_cache);
+}
+
 TEST_CASE("cache: an entry missing a file is a miss and is rewritten", "[cache]") {
   test::TempDir dir;
   FakeCompiler fake;
