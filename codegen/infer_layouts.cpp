@@ -481,6 +481,62 @@ private:
 
 } // namespace
 
+namespace {
+
+/** Refuses per-thread storage past kMaxThreadBufferBytes / kMaxThreadStorageBytes. */
+void check_thread_storage(const Kernel& kernel, const Stmt& body) {
+  class Sizes : public IRVisitor {
+  public:
+    std::vector<std::pair<const BufferNode*, std::int64_t>> buffers; ///< bytes per thread
+    using IRVisitor::visit;
+
+  protected:
+    void visit_allocate(const Allocate* op) override {
+      const BufferNode* b = op->buffer.get();
+      std::int64_t elements = 0;
+      if (b->scope == Scope::fragment && op->layout) {
+        elements = op->layout->registers();
+      } else if (b->scope == Scope::local) {
+        elements = 1;
+        for (const Expr& e : b->shape) {
+          const auto* imm = e.as<IntImm>();
+          elements *= imm != nullptr ? imm->value : 1;
+        }
+      }
+      if (elements > 0) {
+        buffers.emplace_back(b, elements * static_cast<std::int64_t>(dtype_size(b->dtype)));
+      }
+    }
+  } sizes;
+  sizes.visit(body);
+  const char* fix = "give the kernel more threads, keep the tile in shared memory, or loop "
+                    "over it in chunks";
+  std::int64_t total = 0;
+  for (const auto& [b, bytes] : sizes.buffers) {
+    if (bytes > kMaxThreadBufferBytes) {
+      throw UserError(fmt::format(
+          "kernel '{}', {}: {} '{}' needs {} bytes per thread ({} registers of {}); the limit is "
+          "{} bytes per buffer: {}",
+          kernel.name, b->loc.str(), scope_name(b->scope), b->name, bytes,
+          bytes / static_cast<std::int64_t>(dtype_size(b->dtype)), dtype_name(b->dtype),
+          kMaxThreadBufferBytes, fix));
+    }
+    total += bytes;
+  }
+  if (total > kMaxThreadStorageBytes) {
+    std::string list;
+    for (const auto& [b, bytes] : sizes.buffers) {
+      list +=
+          fmt::format("{}'{}' {} B ({})", list.empty() ? "" : ", ", b->name, bytes, b->loc.str());
+    }
+    throw UserError(fmt::format("kernel '{}': its fragments and locals need {} bytes per thread; "
+                                "the limit is {}: {}. Per buffer: {}",
+                                kernel.name, total, kMaxThreadStorageBytes, fix, list));
+  }
+}
+
+} // namespace
+
 Kernel infer_layouts(const Kernel& kernel) {
   Collector c(kernel);
   c.run();
@@ -561,6 +617,7 @@ Kernel infer_layouts(const Kernel& kernel) {
   out.body = rt.run(kernel.body);
   Annotate annotate(kernel, layouts);
   out.body = annotate.mutate(out.body);
+  check_thread_storage(kernel, out.body);
   return out;
 }
 

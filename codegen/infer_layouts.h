@@ -23,4 +23,12 @@ ir::Kernel infer_layouts(const ir::Kernel& kernel);
 /** Largest replicated fragment, in elements. */
 inline constexpr std::int64_t kMaxReplicated = 256;
 
+/** Per-thread storage limits, bytes: one fragment's registers or one local array, and the sum
+ * over every fragment and local of the kernel. Past them NVRTC's time and memory grow without
+ * bound (a 31 KB per-thread softmax row ran 8 minutes past 5 GB) while the kernel spills
+ * anyway, so infer_layouts refuses such programs with a UserError naming the buffer's DSL line
+ * and the fixes: more threads, a shared tile, or a serial loop over chunks. */
+inline constexpr std::int64_t kMaxThreadBufferBytes = 2048;
+inline constexpr std::int64_t kMaxThreadStorageBytes = 8192;
+
 } // namespace tessera::codegen

@@ -85,6 +85,40 @@ TEST_CASE("infer_layouts: a huge replicated fragment is a user error", "[codegen
                                               Catch::Contains("infer_layouts_test.cpp"));
 }
 
+TEST_CASE("infer_layouts: per-thread storage is bounded", "[codegen][passes][error]") {
+  // 128 threads x 600 floats of one distributed row: 2400 bytes a thread, over the 2 KB limit
+  // (NVRTC's time grows without bound past it).
+  const auto row = row_kernel([](TileRef, TileRef, Var) {
+    auto b = fragment(f32, {128 * 600}, "row"); // too big to replicate: distributed by default
+    fill(b, 0.0f);
+  });
+  CHECK_THROWS_WITH(cg::infer_layouts(row), Catch::Contains("fragment 'row'") &&
+                                                Catch::Contains("2400 bytes per thread") &&
+                                                Catch::Contains("infer_layouts_test.cpp") &&
+                                                Catch::Contains("more threads"));
+  const auto local_array = row_kernel([](TileRef, TileRef, Var) {
+    auto l = local(f32, {1024}, "scratch");
+    l[0] = 1.0f;
+  });
+  CHECK_THROWS_WITH(cg::infer_layouts(local_array),
+                    Catch::Contains("local 'scratch'") && Catch::Contains("4096 bytes"));
+  // Six buffers of 1.6 KB each pass one by one but not together (9.6 KB a thread > 8 KB).
+  const auto many = row_kernel([](TileRef, TileRef, Var) {
+    for (int i = 0; i < 6; ++i) {
+      auto b = fragment(f32, {128 * 400}, "part" + std::to_string(i));
+      fill(b, 0.0f);
+    }
+  });
+  CHECK_THROWS_WITH(cg::infer_layouts(many),
+                    Catch::Contains("9600 bytes per thread") && Catch::Contains("'part5' 1600 B"));
+  // At the limit: accepted.
+  const auto edge = row_kernel([](TileRef, TileRef, Var) {
+    auto b = fragment(f32, {128 * 512}, "row");
+    fill(b, 0.0f);
+  });
+  CHECK_NOTHROW(cg::infer_layouts(edge));
+}
+
 TEST_CASE("infer_layouts: a replicated fragment written in a split loop is refused",
           "[codegen][passes][error]") {
   const auto k = row_kernel([](TileRef x, TileRef y, Var t) {
