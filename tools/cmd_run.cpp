@@ -8,6 +8,7 @@
 // bf16 tensors are read from float32 (rounded to nearest even) or uint16 (bf16 bit patterns)
 // files and written as uint16 bit patterns; fp32 tensors are float32.
 #include "base/error.h"
+#include "base/file_io.h"
 #include "jit/target.h"
 #include "kernels/mhc/op_runner.h"
 #include "kernels/mhc/op_spec.h"
@@ -23,6 +24,7 @@
 #include <fmt/ranges.h>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 namespace tessera::cli {
 
@@ -103,6 +105,53 @@ bool compare(const HostTensor& got, const HostTensor& want) {
   return c.ok();
 }
 
+/** Bytes of host memory the system can still give (MemAvailable), or -1 when unknown. */
+std::int64_t available_host_bytes() {
+  const long pages = ::sysconf(_SC_AVPHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<std::int64_t>(pages) * page : -1;
+}
+
+std::string gib(std::int64_t bytes) {
+  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / double(1ull << 30));
+}
+
+/** Refuses a run whose tensors cannot fit, before any of them is allocated: every input and
+ * output lives on the host (and the reference's outputs with --check), and on the GPU too for
+ * the cuda target (plus the workspace). */
+void check_memory(const mhc::OpSpec& spec, const mhc::Config& c, const mhc::Plan& plan,
+                  std::int64_t tokens, bool check, MemoryKind memory) {
+  std::int64_t host = 0, outputs = 0;
+  for (const mhc::TensorSpec& t : spec.tensors(c, tokens, plan.splits)) {
+    host += t.bytes();
+    outputs += t.output ? t.bytes() : 0;
+  }
+  const std::int64_t device = host + spec.workspace_bytes(c, tokens, plan.splits);
+  host += check ? outputs : 0;
+  const std::int64_t free_host = available_host_bytes();
+  if (free_host >= 0 && host > free_host) {
+    throw CommandError(fmt::format("T={} H={} needs {} of host memory; {} is available", tokens,
+                                   c.hidden, gib(host), gib(free_host)));
+  }
+  if (memory == MemoryKind::cuda && device > device_info(0).total_memory_bytes) {
+    throw CommandError(fmt::format("T={} H={} needs {} of device memory; {} has {}", tokens,
+                                   c.hidden, gib(device), device_info(0).name,
+                                   gib(device_info(0).total_memory_bytes)));
+  }
+}
+
+/** Fails now, not after the run, when --outputs cannot take files. */
+void check_writable(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    throw CommandError(fmt::format("--outputs: cannot create '{}': {}", dir, ec.message()));
+  }
+  const std::filesystem::path probe = std::filesystem::path(dir) / ".tessera-write-probe";
+  write_file_atomic(probe, "ok");
+  std::filesystem::remove(probe, ec);
+}
+
 /** The op `tessera run` runs: the five ops of the host API, mhc_pre with --variant broadcast
  * being the first-layer variant. */
 mhc::Op run_op_of(const RunOptions& o) {
@@ -145,10 +194,18 @@ void run(const RunOptions& o) {
   const mhc::Plan plan = mhc::make_plan(
       {.op = op, .config = c, .tokens = o.tokens, .target = mhc::target_for(memory)});
   const mhc::OpSpec& spec = op_spec(op);
-  std::vector<HostTensor> inputs = spec.inputs(c, o.tokens, plan.splits, o.seed);
-  if (!o.inputs.empty()) {
-    for (HostTensor& t : inputs) {
-      load(o.inputs, t);
+  check_memory(spec, c, plan, o.tokens, o.check, memory);
+  if (!o.outputs.empty()) {
+    check_writable(o.outputs);
+  }
+  std::vector<HostTensor> inputs;
+  if (o.inputs.empty()) {
+    inputs = spec.inputs(c, o.tokens, plan.splits, o.seed);
+  } else {
+    // Every input comes from a file: none is drawn at random first.
+    for (const mhc::TensorSpec& t : mhc::inputs_of(spec.tensors(c, o.tokens, plan.splits))) {
+      inputs.push_back(HostTensor::zeros(t));
+      load(o.inputs, inputs.back());
     }
   }
   const std::vector<HostTensor> outputs = mhc::run_op(plan, inputs, memory);

@@ -200,6 +200,28 @@ TEST_CASE("tessera reads numbers as decimal, checks ranges and names the flag", 
   CHECK(fs::file_size(s.dir / "r.cubin") > 0);
 }
 
+TEST_CASE("tessera run checks sizes and paths before doing any work", "[cli]") {
+  const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  // Petabytes of tensors: refused at once, before a single input is drawn.
+  const Result huge = run("run mhc_post -T 68719476736 -H 4096 --target cpu", no_gpu);
+  CHECK(huge.status != 0);
+  CHECK_THAT(huge.output, Contains("GiB of host memory") && Contains("is available"));
+  Scratch s;
+  s.write("file.txt", "not a directory");
+  const Result blocked = run("run mhc_post -T 4 -H 256 --target cpu --outputs " +
+                                 (s.dir / "file.txt" / "sub").string(),
+                             no_gpu);
+  CHECK(blocked.status != 0);
+  CHECK_THAT(blocked.output, Contains("--outputs: cannot create"));
+  CHECK(blocked.output.find("mhc_post T=4") == std::string::npos); // nothing ran
+  // An input path that is a directory is named as such.
+  fs::create_directories(s.dir / "in" / "y.npy");
+  const Result dir_input =
+      run("run mhc_post -T 4 -H 256 --target cpu --inputs " + (s.dir / "in").string(), no_gpu);
+  CHECK(dir_input.status != 0);
+  CHECK_THAT(dir_input.output, Contains("y.npy") && Contains("is a directory"));
+}
+
 TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
   const Result help = run("tune --help");
