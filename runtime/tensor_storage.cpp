@@ -78,7 +78,7 @@ void TensorStorage::download(void* dst, std::size_t bytes, std::size_t offset) c
 void TensorStorage::fill_bytes(std::uint8_t value) {
   if (memory_ == MemoryKind::cuda) {
     device_buffer_.fill_bytes(value);
-  } else {
+  } else if (bytes_ > 0) { // an empty storage has no pointer to pass to memset
     std::memset(host_.get(), value, bytes_);
   }
 }
