@@ -91,11 +91,13 @@ int stage_a_stages() {
   return static_cast<int>(stages);
 }
 
-/** Whether mhc_fused_post_pre fuses its post into the token-tile stage A (kernels::post_stage_a);
- * TESSERA_MHC_POST_STAGE_A=0 launches them apart (post, then stage A), for measurements. */
+/** Whether mhc_fused_post_pre fuses its post into the token-tile stage A (kernels::post_stage_a):
+ * off unless TESSERA_MHC_POST_STAGE_A=1. Measured on an H100 (2026-12-06) it is slower than post
+ * then stage A at every T past 16 (H 7168, T 4096: 804 µs against 384; the best token tile,
+ * 16, 426 µs): one 170 KB block per SM cannot hide the loads the separate post streams. Read on
+ * every plan (not cached) so tests and measurements can switch it. */
 bool post_stage_a_enabled() {
-  static const bool on = override_or("TESSERA_MHC_POST_STAGE_A", 1, 0, 1) == 1;
-  return on;
+  return override_or("TESSERA_MHC_POST_STAGE_A", 0, 0, 1) == 1;
 }
 
 /** Whether post_stage_a unrolls a thread's chunk loop; TESSERA_MHC_POST_STAGE_A_UNROLL=0|1

@@ -9,6 +9,7 @@
 #include "kernels/mhc/plan.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 namespace tessera::mhc::testing {
@@ -17,6 +18,15 @@ struct OpCase {
   Op op;
   Config config;
   std::int64_t tokens;
+};
+
+/** TESSERA_MHC_POST_STAGE_A=1 for a scope: plans fuse mhc_fused_post_pre's post into the
+ * token-tile stage A (kernels::post_stage_a, off by default: measured slower). */
+struct PostStageAOn {
+  PostStageAOn() { setenv("TESSERA_MHC_POST_STAGE_A", "1", 1); }
+  ~PostStageAOn() { unsetenv("TESSERA_MHC_POST_STAGE_A"); }
+  PostStageAOn(const PostStageAOn&) = delete;
+  PostStageAOn& operator=(const PostStageAOn&) = delete;
 };
 
 /** vLLM's unit-test configuration (post multiplier 1.0) unless `post_mult` says otherwise. */

@@ -180,8 +180,12 @@ TEST_CASE("stage A: the token-tile tensor-core kernel from the measured crossove
   CHECK(l.block_m == 128);
   CHECK(large.splits == 8); // 32 tiles x 8 = 256 blocks <= 2 per SM: one wave
   CHECK(plan(Op::mhc_pre, c, 4096, 66).splits == 4);
-  // The fused op's pre half takes it too, fused with the post (one 180 KB block per SM: the
-  // 32 token tiles times 4 splits fill the 132 SMs once).
+  // The fused op's pre half takes it too: by default after a separate post (measured faster),
+  // with TESSERA_MHC_POST_STAGE_A=1 fused with the post (one 180 KB block per SM: the 32 token
+  // tiles times 4 splits fill the 132 SMs once).
+  CHECK(labels(plan(Op::mhc_fused_post_pre, c, 4096)) ==
+        std::vector<std::string>{"post", "stage_a", "big_fuse"});
+  const mhc::testing::PostStageAOn on;
   const mhc::Plan fused = plan(Op::mhc_fused_post_pre, c, 4096);
   CHECK(labels(fused) == std::vector<std::string>{"post_stage_a", "big_fuse"});
   const auto& ps = params<kernels::PostStageAParams>(fused.launches[0]);
@@ -221,8 +225,12 @@ TEST_CASE("mhc_fused_post_pre switches to the single-pass kernel at small T", "[
   CHECK(plan(Op::mhc_fused_post_pre, c, 7).splits == 8);
   CHECK(plan(Op::mhc_fused_post_pre, config(7168), 7).splits == 4);
   CHECK(params<kernels::FusedPostParams>(small.launches[0]).splits == small.splits);
-  // Past it, with the token-tile stage A (TF32 from T·K >= 8 · 28672): post and stage A are
-  // one kernel writing residual_out, which the big fuse then reads.
+  // Past it, with the token-tile stage A (TF32 from T·K >= 8 · 28672): post, stage A, big fuse;
+  // with TESSERA_MHC_POST_STAGE_A=1 post and stage A are one kernel writing residual_out, which
+  // the big fuse then reads.
+  CHECK(labels(plan(Op::mhc_fused_post_pre, c, mhc::kFusedSmallT + 1)) ==
+        std::vector<std::string>{"post", "stage_a", "big_fuse"});
+  const mhc::testing::PostStageAOn on;
   const mhc::Plan large = plan(Op::mhc_fused_post_pre, c, mhc::kFusedSmallT + 1);
   CHECK(labels(large) == std::vector<std::string>{"post_stage_a", "big_fuse"});
   CHECK(large.launches[0].args[5].tensor == "residual_out");
@@ -329,8 +337,8 @@ TEST_CASE("describe(plan) names the kernels, parameters and bindings", "[mhc][pl
 
 TEST_CASE("registry entries and emit plans come from the plans", "[mhc][plan][cpu]") {
   CHECK(mhc::mhc_kernel_entries("mhc_fused_post_pre") ==
-        std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post_stage_a",
-                                 "mhc_fused_post_pre.big_fuse"});
+        std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post",
+                                 "mhc_fused_post_pre.stage_a", "mhc_fused_post_pre.big_fuse"});
   CHECK(mhc::mhc_kernel_entries("hc_head") ==
         std::vector<std::string>{"hc_head.stage_a", "hc_head.head_collapse"});
   mhc::register_kernels();

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "kernels/mhc/plan.h"
 #include "kernels/mhc/tuning.h"
+#include "tests/kernels/mhc/configs.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -161,6 +162,8 @@ TEST_CASE("plans take a matching tuning entry's choices, and only a matching one
   // The stage-A kernel choice, both ways.
   CHECK(std::holds_alternative<kernels::StageAParams>(
       plan(Op::mhc_pre, 7168, 64).launches[0].params));
+  CHECK(plan(Op::mhc_fused_post_pre, 7168, 100).launches.size() == 3); // post, stage_a, big_fuse
+  const mhc::testing::PostStageAOn on;
   const mhc::Plan fused = plan(Op::mhc_fused_post_pre, 7168, 100);
   CHECK(params<kernels::PostStageAParams>(fused.launches[0]).splits == 3);
   CHECK(plan(Op::mhc_fused_post_pre, 4096, 100).launches.size() == 3); // post, stage_a, big_fuse
