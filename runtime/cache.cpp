@@ -200,7 +200,18 @@ Cache::Cache(CacheConfig config, CompileFunction compile)
   if (!config_.enabled || config_.directory.empty()) {
     return;
   }
-  // Probe once: the directory must be creatable and writable, else the disk cache is off.
+  // Probe once: the directory must be creatable and writable, else the disk cache is off. A
+  // default location under a HOME that does not exist is not created (a service account
+  // with HOME=/nonexistent must not get one).
+  const char* home = env("HOME");
+  if (home != nullptr && env("TESSERA_CACHE_DIR") == nullptr && env("XDG_CACHE_HOME") == nullptr &&
+      config_.directory == CacheConfig::default_directory()) {
+    std::error_code ec;
+    if (!fs::is_directory(home, ec)) {
+      disable_disk(fmt::format("HOME '{}' does not exist; set TESSERA_CACHE_DIR", home));
+      return;
+    }
+  }
   try {
     const fs::path tmp = config_.directory / "v1" / "tmp";
     fs::create_directories(tmp);

@@ -491,7 +491,8 @@ Comparison compare(const HostTensor& got, const HostTensor& want, Tolerance tole
   Comparison c;
   for (std::int64_t i = 0; i < got.numel(); ++i) {
     const double g = got.value(i), w = want.value(i);
-    if (!std::isfinite(g)) {
+    // A NaN on either side fails: |g - NaN| > tol is false, so it would otherwise pass.
+    if (!std::isfinite(g) || !std::isfinite(w)) {
       ++c.non_finite;
       continue;
     }

@@ -126,7 +126,8 @@ struct Comparison {
   double max_abs = 0;          ///< over finite elements
   double max_rel = 0;          ///< over finite elements, |err| / max(|want|, 1e-12)
   std::int64_t outside = 0;    ///< finite elements outside the tolerance
-  std::int64_t non_finite = 0; ///< NaN or infinite elements of `got` (poison left behind)
+  std::int64_t non_finite = 0; ///< NaN or infinite elements of `got` (poison left behind) or of
+                               ///< the reference
   bool ok() const { return outside == 0 && non_finite == 0; }
 };
 /** Compares element by element; UserError when the sizes differ. */

@@ -222,6 +222,16 @@ TEST_CASE("tessera run checks sizes and paths before doing any work", "[cli]") {
   CHECK_THAT(dir_input.output, Contains("y.npy") && Contains("is a directory"));
 }
 
+TEST_CASE("a HOME that does not exist is not created for the cache", "[cli]") {
+  Scratch s;
+  const fs::path home = s.dir / "no-such-home";
+  const Result r = run("compile rmsnorm --arch sm_80 -o " + (s.dir / "r.cubin").string(),
+                       "env -u TESSERA_CACHE_DIR -u XDG_CACHE_HOME HOME=" + home.string());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("disk cache disabled") && Contains("does not exist"));
+  CHECK_FALSE(fs::exists(home));
+}
+
 TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
   const Result help = run("tune --help");

@@ -146,6 +146,12 @@ TEST_CASE("compare counts elements outside the tolerance and non-finite ones", "
   CHECK(c.non_finite == 1);
   CHECK_FALSE(c.ok());
   CHECK(c.max_abs == Approx(0.5).epsilon(1e-3));
+  // A NaN in the reference fails too (|g - NaN| > tol is false: it used to pass).
+  mhc::HostTensor bad_reference = want;
+  bad_reference.f32[40] = NAN;
+  const mhc::Comparison r = mhc::compare(want, bad_reference, {1e-2, 1e-2});
+  CHECK(r.non_finite == 1);
+  CHECK_FALSE(r.ok());
   // A scaled atol grows with the largest |want|.
   got = want;
   for (float& v : got.f32) {
