@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -187,6 +188,17 @@ CacheConfig CacheConfig::from_env() {
   if (const char* d = env("TESSERA_DUMP_DIR")) {
     c.dump_directory = d;
   }
+  if (const char* m = env("TESSERA_CACHE_MAX_BYTES")) {
+    std::uint64_t v = 0;
+    const char* end = m + std::strlen(m);
+    const auto [ptr, ec] = std::from_chars(m, end, v, 10);
+    if (ec == std::errc() && ptr == end) {
+      c.max_bytes = v;
+    } else {
+      std::cerr << "tessera: warning: TESSERA_CACHE_MAX_BYTES='" << m
+                << "' is not a decimal byte count; keeping " << c.max_bytes << "\n";
+    }
+  }
   return c;
 }
 
@@ -221,6 +233,16 @@ Cache::Cache(CacheConfig config, CompileFunction compile)
     disk_enabled_ = true;
     sweep_stale_tmp();
   } catch (const std::exception& e) {
+    // A pre-filled cache on a read-only mount (a container image, a shared volume) still
+    // serves its hits; only publishing is off.
+    std::error_code ec;
+    if (fs::is_directory(config_.directory / "v1", ec)) {
+      read_only_ = true;
+      disk_enabled_ = true;
+      std::cerr << "tessera: warning: disk cache " << config_.directory.string()
+                << " is read-only (" << e.what() << "): serving hits, storing nothing\n";
+      return;
+    }
     disable_disk(e.what());
   }
 }
@@ -307,7 +329,7 @@ std::shared_ptr<const Program> Cache::produce(std::string_view source,
   }
   CompileResult result = compile_(source, options);
   compiles_.fetch_add(1, std::memory_order_relaxed);
-  if (config_.enabled && disk_enabled()) {
+  if (config_.enabled && disk_enabled() && !read_only_) {
     store_to_disk(key, material, result);
   }
   dump(key, result);
@@ -370,6 +392,9 @@ std::shared_ptr<CompileResult> Cache::load_from_disk(const std::string& key,
       entry.resources = resources_from_json(e.at("resources"));
       result->entries.push_back(std::move(entry));
     }
+    // Least-recently-used order for eviction: a hit refreshes the entry (best effort: a
+    // read-only cache cannot record it).
+    fs::last_write_time(dir / "key.bin", fs::file_time_type::clock::now(), ec);
     return result;
   } catch (const std::exception&) {
     // Corrupt, truncated or foreign entry: a miss. Remove it so the fresh compile can publish.
@@ -444,6 +469,9 @@ void Cache::store_to_disk(const std::string& key, const std::string& material,
           fmt::format("rename to {} failed: {}", final_dir.string(), std::strerror(err)));
     }
     disk_writes_.fetch_add(1, std::memory_order_relaxed);
+    if (config_.max_bytes > 0 && disk_usage().bytes > config_.max_bytes) {
+      prune(config_.max_bytes / 10 * 9); // headroom, so the next stores do not prune again
+    }
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     disable_disk(e.what());
@@ -532,6 +560,73 @@ DiskUsage Cache::disk_usage() const {
     }
   }
   return usage;
+}
+
+std::vector<DiskEntry> Cache::disk_entries() const {
+  std::vector<DiskEntry> out;
+  if (config_.directory.empty()) {
+    return out;
+  }
+  std::error_code ec;
+  for (const auto& shard : fs::directory_iterator(config_.directory / "v1", ec)) {
+    if (shard.path().filename() == "tmp" || !shard.is_directory(ec)) {
+      continue;
+    }
+    for (const auto& dir : fs::directory_iterator(shard.path(), ec)) {
+      DiskEntry e;
+      e.key = dir.path().filename().string();
+      e.path = dir.path();
+      for (const auto& f : fs::recursive_directory_iterator(dir.path(), ec)) {
+        if (f.is_regular_file(ec)) {
+          e.bytes += f.file_size(ec);
+        }
+      }
+      e.last_used = fs::last_write_time(dir.path() / "key.bin", ec);
+      if (ec) {
+        e.last_used = fs::last_write_time(dir.path(), ec);
+      }
+      try {
+        const json meta = json::parse(read_file(dir.path() / "meta.json"));
+        e.format = meta.value("format", 0);
+        e.program_name = meta.value("program_name", std::string());
+        e.arch = meta.value("arch", std::string());
+      } catch (const std::exception&) {
+        e.format = 0; // unreadable: reclaimed by prune
+      }
+      out.push_back(std::move(e));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DiskEntry& a, const DiskEntry& b) { return a.last_used > b.last_used; });
+  return out;
+}
+
+PruneResult Cache::prune(std::uint64_t max_bytes) {
+  PruneResult r;
+  std::vector<DiskEntry> entries = disk_entries(); // most recently used first
+  std::uint64_t total = 0;
+  bool full = false;
+  std::vector<const DiskEntry*> doomed;
+  for (const DiskEntry& e : entries) {
+    if (e.format != kCacheFormatVersion) {
+      doomed.push_back(&e); // another format (older Tessera) or unreadable
+      continue;
+    }
+    full = full || (max_bytes > 0 && total + e.bytes > max_bytes);
+    if (full) {
+      doomed.push_back(&e); // past the bound: everything less recently used goes too
+      continue;
+    }
+    total += e.bytes;
+    ++r.kept_entries;
+  }
+  r.kept_bytes = total;
+  for (const DiskEntry* e : doomed) {
+    discard_entry(e->path);
+    ++r.removed_entries;
+    r.removed_bytes += e->bytes;
+  }
+  return r;
 }
 
 } // namespace tessera

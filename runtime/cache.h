@@ -64,6 +64,9 @@ std::string cache_key_material(const CacheKeyInputs& inputs);
 /** SHA-256 hex of cache_key_material(). */
 std::string cache_key(const CacheKeyInputs& inputs);
 
+/** The disk cache's default bound: 2 GiB (an mHC build fills ~150 MB). */
+inline constexpr std::uint64_t kDefaultCacheMaxBytes = std::uint64_t{2} << 30;
+
 /** Where and whether to cache. */
 struct CacheConfig {
   /** Memory and disk caching; false compiles every request (TESSERA_DISABLE_CACHE=1). */
@@ -72,7 +75,12 @@ struct CacheConfig {
   std::filesystem::path directory;
   /** When set, every compiled or disk-loaded program is written here too (TESSERA_DUMP_DIR). */
   std::filesystem::path dump_directory;
-  /** Reads TESSERA_DISABLE_CACHE, TESSERA_CACHE_DIR, XDG_CACHE_HOME, HOME, TESSERA_DUMP_DIR. */
+  /** Bound of the disk cache, bytes (0: unbounded): past it, publishing an entry evicts the
+   * least recently used ones down to 90% of the bound (TESSERA_CACHE_MAX_BYTES). */
+  std::uint64_t max_bytes = kDefaultCacheMaxBytes;
+  /** Reads TESSERA_DISABLE_CACHE, TESSERA_CACHE_DIR, XDG_CACHE_HOME, HOME, TESSERA_DUMP_DIR,
+   * TESSERA_CACHE_MAX_BYTES (decimal bytes; a malformed value keeps the default, with a
+   * warning). */
   static CacheConfig from_env();
   /** The directory from_env() would use. */
   static std::filesystem::path default_directory();
@@ -93,6 +101,23 @@ struct CacheStats {
 struct DiskUsage {
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
+};
+
+/** One entry of the disk cache (`tessera cache ls`). */
+struct DiskEntry {
+  std::string key;
+  std::string program_name; ///< empty when meta.json is unreadable
+  std::string arch;
+  int format = 0; ///< 0 when meta.json is unreadable
+  std::uint64_t bytes = 0;
+  std::filesystem::file_time_type last_used; ///< key.bin's mtime, touched on every disk hit
+  std::filesystem::path path;
+};
+
+/** What Cache::prune removed and kept. */
+struct PruneResult {
+  std::uint64_t removed_entries = 0, removed_bytes = 0;
+  std::uint64_t kept_entries = 0, kept_bytes = 0;
 };
 
 /** The cache. Thread-safe; one process-wide instance is global(). */
@@ -121,6 +146,15 @@ public:
   /** clear_memory() and deletes every entry on disk. */
   void clear();
   DiskUsage disk_usage() const;
+  /** Every entry on disk, most recently used first. */
+  std::vector<DiskEntry> disk_entries() const;
+  /** Removes entries of another format version (or unreadable ones), then the least recently
+   * used until at most `max_bytes` remain (0: only the first step). Concurrent readers are
+   * safe: an entry is renamed away before it is deleted, and a removed entry is a miss. */
+  PruneResult prune(std::uint64_t max_bytes);
+  /** True when the directory could not be written but its entries can be read: hits are
+   * served, nothing is stored. */
+  bool disk_read_only() const { return read_only_; }
 
   bool enabled() const { return config_.enabled; }
   /** False when there is no directory or it proved unusable. */
@@ -149,6 +183,7 @@ private:
   CacheConfig config_;
   CompileFunction compile_;
   std::atomic<bool> disk_enabled_{false};
+  bool read_only_ = false;
   std::once_flag warned_;
   mutable std::mutex mutex_;
   std::unordered_map<std::uint64_t, std::vector<std::shared_ptr<MemoryEntry>>> memory_;

@@ -1,12 +1,16 @@
 #include "base/error.h"
+#include "base/file_io.h"
 #include "runtime/cache.h"
 #include "runtime/sha256.h"
 #include "test_util.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -258,6 +262,79 @@ TEST_CASE("cache: files copied from another entry are a miss, never a wrong hit"
   Cache again(config_for(dir.path()), fake.fn());
   CHECK(again.get("program A", opts())->origin() == ProgramOrigin::disk_cache);
   CHECK(again.get("program B", opts())->origin() == ProgramOrigin::disk_cache);
+}
+
+TEST_CASE("cache: a size bound evicts the least recently used entries", "[cache]") {
+  test::TempDir dir;
+  FakeCompiler fake;
+  std::uint64_t one = 0;
+  std::map<std::string, std::string> key; // program source -> cache key
+  {
+    Cache cache(config_for(dir.path()), fake.fn());
+    key["A"] = cache.get("A", opts())->cache_key();
+    one = cache.disk_usage().bytes;
+    key["B"] = cache.get("B", opts())->cache_key();
+    key["C"] = cache.get("C", opts())->cache_key();
+  }
+  // A deterministic order: B oldest, then C, then A (a disk hit refreshes an entry).
+  const auto base = fs::file_time_type::clock::now() - std::chrono::hours(3);
+  {
+    Cache cache(config_for(dir.path()), fake.fn());
+    for (const DiskEntry& e : cache.disk_entries()) {
+      fs::last_write_time(e.path / "key.bin", base);
+    }
+    fs::last_write_time(cache.entry_path(key["C"]) / "key.bin", base + std::chrono::hours(1));
+    CHECK(cache.get("A", opts())->origin() == ProgramOrigin::disk_cache); // refreshed: now
+    const auto order = cache.disk_entries();
+    REQUIRE(order.size() == 3);
+    CHECK(order[0].key == key["A"]);
+    CHECK(order[2].key == key["B"]);
+  }
+  CacheConfig bounded = config_for(dir.path());
+  bounded.max_bytes = 3 * one + one / 2; // three entries and a half
+  Cache cache(bounded, fake.fn());
+  key["D"] = cache.get("D", opts())->cache_key(); // four: over the bound, evict to 90% of it
+  std::set<std::string> kept;
+  for (const DiskEntry& e : cache.disk_entries()) {
+    kept.insert(e.key);
+  }
+  CHECK(kept == std::set<std::string>{key["D"], key["A"], key["C"]});
+  CHECK(cache.disk_usage().bytes <= bounded.max_bytes / 10 * 9);
+  Cache after(config_for(dir.path()), fake.fn());
+  CHECK(after.get("B", opts())->origin() == ProgramOrigin::compiled);
+  CHECK(after.get("A", opts())->origin() == ProgramOrigin::disk_cache);
+}
+
+TEST_CASE("cache: prune reclaims entries of another format, and read-only caches serve hits",
+          "[cache]") {
+  test::TempDir dir;
+  FakeCompiler fake;
+  std::string key;
+  {
+    Cache cache(config_for(dir.path()), fake.fn());
+    key = cache.get("old", opts())->cache_key();
+    cache.get("new", opts());
+    // Rewrite one entry's meta.json as an older Tessera would have: another format version.
+    const fs::path meta = cache.entry_path(key) / "meta.json";
+    std::string text = read_file(meta);
+    const auto at = text.find("\"format\": 2");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 12, "\"format\": 1");
+    write_file_atomic(meta, text);
+    const PruneResult r = cache.prune(0);
+    CHECK(r.removed_entries == 1);
+    CHECK(r.kept_entries == 1);
+    CHECK_FALSE(fs::exists(cache.entry_path(key)));
+  }
+  // Read-only: the temporary directory cannot be made (a file is in its way), the entries can
+  // be read. Hits are served; a miss compiles without storing.
+  fs::remove_all(dir.path() / "v1" / "tmp");
+  write_file_atomic(dir.path() / "v1" / "tmp", "in the way");
+  Cache cache(config_for(dir.path()), fake.fn());
+  CHECK(cache.disk_read_only());
+  CHECK(cache.get("new", opts())->origin() == ProgramOrigin::disk_cache);
+  CHECK(cache.get("unseen", opts())->origin() == ProgramOrigin::compiled);
+  CHECK(cache.stats().disk_writes == 0);
 }
 
 TEST_CASE("cache: an entry missing a file is a miss and is rewritten", "[cache]") {
