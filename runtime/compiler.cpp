@@ -259,6 +259,15 @@ CompileResult compile(std::string_view source, const CompileOptions& options) {
   if (r != NVRTC_SUCCESS) {
     std::string message = fmt::format("NVRTC failed to compile {} for {} ({})",
                                       options.program_name, result.arch, nvrtcGetErrorString(r));
+    // A missing CUDA header is almost always a CUDA_HOME that is not a toolkit root.
+    std::error_code ec;
+    const std::filesystem::path home(cuda_home());
+    if ((result.log.find("open source file") != std::string::npos) &&
+        !std::filesystem::exists(home / "include" / "cuda_bf16.h", ec)) {
+      message += fmt::format("; hint: CUDA_HOME='{}' has no include/cuda_bf16.h: set CUDA_HOME "
+                             "to the CUDA toolkit root (e.g. /usr/local/cuda)",
+                             home.string());
+    }
     const std::string quoted =
         quote_offending_lines(result.log, options.program_name, source, options.headers);
     if (!quoted.empty()) {

@@ -232,6 +232,13 @@ TEST_CASE("a HOME that does not exist is not created for the cache", "[cli]") {
   CHECK_FALSE(fs::exists(home));
 }
 
+TEST_CASE("a wrong CUDA_HOME is named in the compile error", "[cli]") {
+  const Result r =
+      run("emit rmsnorm --arch sm_80", "CUDA_HOME=/nonexistent/cuda TESSERA_DISABLE_CACHE=1");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.output, Contains("hint: CUDA_HOME='/nonexistent/cuda' has no include/cuda_bf16.h"));
+}
+
 TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
   const Result help = run("tune --help");
