@@ -2,7 +2,8 @@
 # README command 2: install what is missing, build, check formatting, run every CPU test
 # (the `gpu` label is excluded explicitly: those run on the GPU machine, see scripts/gpu-check.sh),
 # then the Python package's tests (pip install into build/venv, pytest without `gpu` marks), then
-# the runtime and file/cache code under ASan+UBSan and TSan (scripts/test-sanitize.sh).
+# the runtime and file/cache code under ASan+UBSan and TSan (scripts/test-sanitize.sh
+scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,3 +12,4 @@ scripts/build.sh
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -LE gpu -j "${JOBS:-$(nproc)}")
 scripts/test-python.sh
 scripts/test-sanitize.sh
+scripts/fuzz.sh

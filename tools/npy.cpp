@@ -178,7 +178,14 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& file, const std::string& wha
                                 what, a.descr));
   }
   const std::size_t data = offset + header_len;
-  const std::int64_t need = a.numel() * eb;
+  // The shape's byte count, refused when it overflows (a hostile header) before any use.
+  std::int64_t need = eb;
+  for (const std::int64_t d : a.shape) {
+    if (__builtin_mul_overflow(need, d, &need)) {
+      throw UserError(fmt::format("{}: shape ({}) of {} overflows a 64-bit byte count", what,
+                                  fmt::join(a.shape, ", "), a.descr));
+    }
+  }
   if (static_cast<std::int64_t>(file.size() - data) != need) {
     throw UserError(fmt::format("{}: shape ({}) of {} needs {} data bytes, the file has {}", what,
                                 fmt::join(a.shape, ", "), a.descr, need, file.size() - data));
