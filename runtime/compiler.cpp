@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "runtime/device.h"
+#include "runtime/nvrtc_loader.h"
 
 #include <algorithm>
 #include <charconv>
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 #include <map>
 #include <memory>
-#include <nvrtc.h>
 #include <regex>
 #include <sstream>
 
@@ -28,7 +28,7 @@ struct ProgramGuard {
   nvrtcProgram program = nullptr;
   ~ProgramGuard() {
     if (program) {
-      nvrtcDestroyProgram(&program);
+      nvrtc().DestroyProgram(&program);
     }
   }
 };
@@ -91,11 +91,11 @@ std::string quote_offending_lines(std::string_view log, std::string_view program
 
 std::string read_log(nvrtcProgram program) {
   std::size_t size = 0;
-  if (nvrtcGetProgramLogSize(program, &size) != NVRTC_SUCCESS || size <= 1) {
+  if (nvrtc().GetProgramLogSize(program, &size) != NVRTC_SUCCESS || size <= 1) {
     return {};
   }
   std::string log(size, '\0');
-  nvrtcGetProgramLog(program, log.data());
+  nvrtc().GetProgramLog(program, log.data());
   log.resize(size - 1); // the reported size includes the terminating NUL
   while (!log.empty() && (log.back() == '\n' || log.back() == '\0')) {
     log.pop_back();
@@ -136,18 +136,18 @@ const EntryInfo* CompileResult::find_entry(std::string_view name) const {
 
 std::string nvrtc_version() {
   int major = 0, minor = 0;
-  nvrtcVersion(&major, &minor);
+  nvrtc().Version(&major, &minor);
   return fmt::format("{}.{}", major, minor);
 }
 
 std::vector<std::string> nvrtc_supported_archs() {
   int n = 0;
   std::vector<std::string> out;
-  if (nvrtcGetNumSupportedArchs(&n) != NVRTC_SUCCESS || n <= 0) {
+  if (nvrtc().GetNumSupportedArchs(&n) != NVRTC_SUCCESS || n <= 0) {
     return out;
   }
   std::vector<int> archs(static_cast<std::size_t>(n));
-  nvrtcGetSupportedArchs(archs.data());
+  nvrtc().GetSupportedArchs(archs.data());
   for (int a : archs) {
     out.push_back(fmt::format("sm_{}", a));
     if (a >= 90) {
@@ -234,19 +234,19 @@ CompileResult compile(std::string_view source, const CompileOptions& options) {
     header_names.push_back(h.name.c_str());
   }
   ProgramGuard guard;
-  nvrtcResult r = nvrtcCreateProgram(
+  nvrtcResult r = nvrtc().CreateProgram(
       &guard.program, result.source.c_str(), options.program_name.c_str(),
       static_cast<int>(header_sources.size()), header_sources.data(), header_names.data());
   if (r != NVRTC_SUCCESS) {
     throw CompileError(fmt::format("NVRTC could not create program {}: {}", options.program_name,
-                                   nvrtcGetErrorString(r)),
+                                   nvrtc().GetErrorString(r)),
                        "");
   }
   for (const auto& expr : options.name_expressions) {
-    r = nvrtcAddNameExpression(guard.program, expr.c_str());
+    r = nvrtc().AddNameExpression(guard.program, expr.c_str());
     if (r != NVRTC_SUCCESS) {
       throw CompileError(fmt::format("NVRTC rejected name expression '{}' of {}: {}", expr,
-                                     options.program_name, nvrtcGetErrorString(r)),
+                                     options.program_name, nvrtc().GetErrorString(r)),
                          "");
     }
   }
@@ -254,11 +254,11 @@ CompileResult compile(std::string_view source, const CompileOptions& options) {
   for (const auto& o : result.options) {
     opt_ptrs.push_back(o.c_str());
   }
-  r = nvrtcCompileProgram(guard.program, static_cast<int>(opt_ptrs.size()), opt_ptrs.data());
+  r = nvrtc().CompileProgram(guard.program, static_cast<int>(opt_ptrs.size()), opt_ptrs.data());
   result.log = read_log(guard.program);
   if (r != NVRTC_SUCCESS) {
     std::string message = fmt::format("NVRTC failed to compile {} for {} ({})",
-                                      options.program_name, result.arch, nvrtcGetErrorString(r));
+                                      options.program_name, result.arch, nvrtc().GetErrorString(r));
     // A missing CUDA header is almost always a CUDA_HOME that is not a toolkit root.
     std::error_code ec;
     const std::filesystem::path home(cuda_home());
@@ -280,9 +280,9 @@ CompileResult compile(std::string_view source, const CompileOptions& options) {
   }
 
   std::size_t size = 0;
-  if (nvrtcGetCUBINSize(guard.program, &size) == NVRTC_SUCCESS && size > 0) {
+  if (nvrtc().GetCUBINSize(guard.program, &size) == NVRTC_SUCCESS && size > 0) {
     result.cubin.resize(size);
-    nvrtcGetCUBIN(guard.program, reinterpret_cast<char*>(result.cubin.data()));
+    nvrtc().GetCUBIN(guard.program, reinterpret_cast<char*>(result.cubin.data()));
   }
   if (result.cubin.empty()) {
     throw CompileError(fmt::format("NVRTC produced no cubin for {} (arch {} must be a real "
@@ -291,16 +291,16 @@ CompileResult compile(std::string_view source, const CompileOptions& options) {
                        result.log);
   }
   size = 0;
-  if (nvrtcGetPTXSize(guard.program, &size) == NVRTC_SUCCESS && size > 1) {
+  if (nvrtc().GetPTXSize(guard.program, &size) == NVRTC_SUCCESS && size > 1) {
     result.ptx.resize(size);
-    nvrtcGetPTX(guard.program, result.ptx.data());
+    nvrtc().GetPTX(guard.program, result.ptx.data());
     result.ptx.resize(size - 1);
   }
   result.entries = parse_ptx_entries(result.ptx);
   // Lowered names must be copied before the program is destroyed.
   for (const auto& expr : options.name_expressions) {
     const char* lowered = nullptr;
-    if (nvrtcGetLoweredName(guard.program, expr.c_str(), &lowered) == NVRTC_SUCCESS && lowered) {
+    if (nvrtc().GetLoweredName(guard.program, expr.c_str(), &lowered) == NVRTC_SUCCESS && lowered) {
       bool found = false;
       for (auto& e : result.entries) {
         if (e.name == lowered) {

@@ -5,6 +5,7 @@
 #include "runtime/compiler.h"
 #include "runtime/device.h"
 #include "runtime/driver.h"
+#include "runtime/nvrtc_loader.h"
 #include "tools/commands.h"
 
 #include <fmt/format.h>
@@ -33,8 +34,18 @@ void print_devices();
 
 void print_info() {
   std::cout << "tessera " << tessera_version() << "\n";
-  std::cout << "NVRTC:     " << nvrtc_version() << " (CUDA_HOME " << cuda_home() << ")\n";
-  std::cout << "archs:     " << fmt::format("{}", fmt::join(nvrtc_supported_archs(), " ")) << "\n";
+  if (nvrtc_available()) {
+    std::cout << "NVRTC:     " << nvrtc_version() << " (" << nvrtc().path << ", CUDA_HOME "
+              << cuda_home() << ")\n";
+    std::cout << "archs:     " << fmt::format("{}", fmt::join(nvrtc_supported_archs(), " "))
+              << "\n";
+  } else {
+    try {
+      nvrtc();
+    } catch (const Error& e) {
+      std::cout << "NVRTC:     none (" << e.what() << ")\n";
+    }
+  }
   const CacheConfig cache = CacheConfig::from_env();
   std::cout << "cache:     " << cache.directory.string()
             << (cache.enabled ? "" : " (disabled by TESSERA_DISABLE_CACHE)") << "\n";

@@ -239,6 +239,22 @@ TEST_CASE("a wrong CUDA_HOME is named in the compile error", "[cli]") {
   CHECK_THAT(r.output, Contains("hint: CUDA_HOME='/nonexistent/cuda' has no include/cuda_bf16.h"));
 }
 
+TEST_CASE("without libnvrtc the CPU backend runs and CUDA work says what is missing", "[cli]") {
+  const std::string no_toolkit =
+      "TESSERA_LIBNVRTC=/nonexistent/libnvrtc.so.13 TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
+  const Result info = run("info", no_toolkit);
+  CHECK(info.status == 0);
+  CHECK_THAT(info.output, Contains("NVRTC:     none (NVRTC not found"));
+  if (info.output.find("LLVM backend built") != std::string::npos) {
+    const Result cpu = run("run mhc_post -T 3 -H 256 --check --target cpu", no_toolkit);
+    CHECK(cpu.status == 0);
+    CHECK_THAT(cpu.output, Contains("ok"));
+  }
+  const Result cuda = run("compile rmsnorm --arch sm_80", no_toolkit);
+  CHECK(cuda.status != 0);
+  CHECK_THAT(cuda.output, Contains("NVRTC not found") && Contains("TESSERA_LIBNVRTC"));
+}
+
 TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const std::string no_gpu = "TESSERA_LIBCUDA=/nonexistent/libcuda.so.1";
   const Result help = run("tune --help");
