@@ -2,7 +2,10 @@
 # One GPU-machine session as one command (device tool), over a copy of the repository with the
 # carried build-gpu/ (scripts/build-gpu.sh + scripts/pack-gpu.sh) and, optionally, build-base/:
 # the benchmark binaries of an earlier commit, for a same-run, same-card A/B comparison.
-#   scripts/gpu-session.sh [tests] [diff] [bench] [goal] [sanitize]   (default: all but goal)
+#   scripts/gpu-session.sh [tests] [diff] [bench] [goal] [sanitize] [python]
+#   (default: all but goal and python)
+# python: the Python package's GPU tests (pytest tests/python/gpu, from the wheels
+# scripts/fetch-gpu-wheels.sh put in build-gpu/wheels) and bench/python_overhead.py.
 # goal: the full mhc_bench grid with issue 9's yardsticks, torch.compile from the peer script
 # run just before it on the same card (PEER_SCRIPT, default ../shared/peer/torch_mhc.py; a
 # checkout carried without shared/ can point it at a copy).
@@ -70,6 +73,18 @@ if [[ $steps == *goal* ]]; then
   "$here/build-gpu/bench/mhc_bench" "${torch_json[@]}" --json "$work/mhc-goal.json" \
     >"$work/mhc-goal.log" 2>&1
   summary+=("goal: mhc_bench full grid $([[ ${#torch_json[@]} -gt 0 ]] && echo 'with' || echo 'without') torch peer")
+fi
+
+if [[ $steps == *python* ]]; then
+  python3 -m pip install -q --no-index --no-deps --find-links "$here/build-gpu/wheels" \
+    --target /tmp/tessera-pydeps pytest pluggy iniconfig packaging pygments ml_dtypes \
+    >"$work/pip.log" 2>&1
+  export PYTHONPATH=$here/python:/tmp/tessera-pydeps
+  export TESSERA_LIBRARY=$here/build-gpu/python/libtessera_c.so
+  (cd "$here" && python3 -m pytest tests/python/gpu -q -p no:cacheprovider) >"$work/pytest-gpu.log" 2>&1
+  python3 "$here/bench/python_overhead.py" --cxx-bench "$here/build-gpu/bench/launch_bench" \
+    --json "$work/python-overhead.json" >"$work/python-overhead.log" 2>&1
+  summary+=("python: $(tail -1 "$work/pytest-gpu.log"); overhead: $(ls "$work"/python-overhead.json 2>/dev/null | wc -l) json")
 fi
 
 if [[ $steps == *sanitize* ]]; then
