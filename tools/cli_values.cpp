@@ -75,4 +75,14 @@ CLI::Validator one_of(std::initializer_list<std::string_view> choices) {
       joined);
 }
 
+CLI::Option* add_hidden_option(CLI::App* cmd, std::int64_t& hidden, const std::string& flags,
+                               const std::string& help) {
+  return cmd->add_option(flags, hidden, help)->transform(decimal_integer(1, std::int64_t{1} << 31));
+}
+
+CLI::Option* add_precision_option(CLI::App* cmd, std::string& precision) {
+  return cmd->add_option("--precision", precision, "Stage-A GEMM precision: tf32 | fp32")
+      ->check(one_of({"tf32", "fp32"}));
+}
+
 } // namespace tessera::cli

@@ -30,6 +30,14 @@ CLI::Validator finite_real(double min = -std::numeric_limits<double>::max(),
 /** One of `choices`, exactly. */
 CLI::Validator one_of(std::initializer_list<std::string_view> choices);
 
+/** `--hidden,-H` (or `flags`): the hidden size H, a decimal integer in [1, 2^31]. */
+CLI::Option* add_hidden_option(CLI::App* cmd, std::int64_t& hidden,
+                               const std::string& flags = "--hidden,-H",
+                               const std::string& help = "Hidden size H");
+
+/** `--precision`: the stage-A GEMM precision, tf32 or fp32. */
+CLI::Option* add_precision_option(CLI::App* cmd, std::string& precision);
+
 /** `text` as a base-10 integer, or nullopt (not decimal, trailing characters, overflow). */
 std::optional<std::int64_t> parse_decimal(std::string_view text);
 

@@ -113,8 +113,8 @@ void add_compile_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
   cmd->add_option("--param", args->params,
                   "Registered kernel: parameter override, key=value (repeatable)");
-  cmd->add_option("--hidden", args->hidden, "Registered kernel: shorthand for --param hidden=H")
-      ->transform(decimal_integer(1, std::int64_t{1} << 31));
+  add_hidden_option(cmd, args->hidden, "--hidden",
+                    "Registered kernel: shorthand for --param hidden=H");
   cmd->callback([args] { run(*args); });
 }
 

@@ -74,8 +74,7 @@ void add_emit_command(CLI::App& app) {
   cmd->add_option("--target", args->target,
                   "With --passes/--after: lower for cuda (default) or cpu");
   cmd->add_option("--arch", args->arch, "Also compile for this arch and report resources");
-  cmd->add_option("--hidden", args->hidden, "Shorthand for --param hidden=H (mHC kernels)")
-      ->transform(decimal_integer(1, std::int64_t{1} << 31));
+  add_hidden_option(cmd, args->hidden, "--hidden", "Shorthand for --param hidden=H (mHC kernels)");
   cmd->callback([args] { run_emit(*args); });
 }
 

@@ -244,14 +244,12 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("op", opts->op, "Operator")->required();
   cmd->add_option("--tokens,-T", opts->tokens, "Token count T (0 allowed)")
       ->transform(decimal_integer(0, std::int64_t{1} << 40));
-  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H")
-      ->transform(decimal_integer(1, std::int64_t{1} << 31));
+  add_hidden_option(cmd, opts->hidden);
   cmd->add_option("--hc-mult,-n", opts->hc_mult, "Residual streams n (2..8)")
       ->transform(decimal_integer(2, mhc::kMaxHcMult));
   cmd->add_option("--variant", opts->variant, "plain | norm (fused RMSNorm) | broadcast")
       ->check(one_of({"plain", "norm", "broadcast"}));
-  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32")
-      ->check(one_of({"tf32", "fp32"}));
+  add_precision_option(cmd, opts->precision);
   cmd->add_option("--splits", opts->splits, "Fixed stage-A split count (default: automatic)")
       ->transform(decimal_integer(1, mhc::kMaxSplits));
   cmd->add_option("--iters", opts->iters, "Sinkhorn iterations R")

@@ -311,11 +311,9 @@ void add_tune_command(CLI::App& app) {
       "tune", "Time the kernel choices of an mHC op on the GPU and store the fastest (checked "
               "against the C++ reference) in the tuning table the ops consult");
   cmd->add_option("op", opts->op, "mhc_pre | mhc_post | mhc_fused_post_pre | hc_head")->required();
-  cmd->add_option("--hidden,-H", opts->hidden, "Hidden size H")
-      ->transform(decimal_integer(1, std::int64_t{1} << 31));
+  add_hidden_option(cmd, opts->hidden);
   cmd->add_option("--tokens", opts->tokens, "Token counts, comma separated");
-  cmd->add_option("--precision", opts->precision, "Stage-A GEMM precision: tf32 | fp32")
-      ->check(one_of({"tf32", "fp32"}));
+  add_precision_option(cmd, opts->precision);
   cmd->add_option("--replays", opts->replays, "Graph replays per candidate (median)")
       ->transform(decimal_integer(1, 100000));
   cmd->add_option("--output,-o", opts->output,

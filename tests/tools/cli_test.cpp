@@ -260,16 +260,16 @@ TEST_CASE("tessera tune checks its arguments, and needs a GPU", "[cli]") {
   const Result help = run("tune --help");
   CHECK(help.status == 0);
   CHECK_THAT(help.output, Contains("--tokens") && Contains("--dry-run"));
-  const Result sinkhorn = run("tune sinkhorn", no_gpu);
-  CHECK(sinkhorn.status != 0);
-  CHECK_THAT(sinkhorn.output, Contains("expected mhc_pre, mhc_post"));
-  const Result tokens = run("tune mhc_pre --tokens 1,0", no_gpu);
-  CHECK(tokens.status != 0);
-  CHECK_THAT(tokens.output, Contains("--tokens: '0'"));
-  const Result precision = run("tune mhc_pre --precision bf16", no_gpu);
-  CHECK(precision.status != 0);
-  CHECK_THAT(precision.output, Contains("--precision: 'bf16' is not one of: tf32 | fp32"));
-  const Result driver = run("tune mhc_pre --hidden 7168", no_gpu);
-  CHECK(driver.status != 0);
-  CHECK_THAT(driver.output, Contains("no CUDA driver found"));
+  const std::pair<const char*, const char*> refusals[] = {
+      {"tune sinkhorn", "expected mhc_pre, mhc_post"},
+      {"tune mhc_pre --tokens 1,0", "--tokens: '0'"},
+      {"tune mhc_pre --precision bf16", "--precision: 'bf16' is not one of: tf32 | fp32"},
+      {"tune mhc_pre --hidden 7168", "no CUDA driver found"},
+  };
+  for (const auto& [args, message] : refusals) {
+    const Result r = run(args, no_gpu);
+    INFO(args << "\n" << r.output);
+    CHECK(r.status != 0);
+    CHECK_THAT(r.output, Contains(message));
+  }
 }
