@@ -29,6 +29,11 @@ std::filesystem::path temporary_name(const std::filesystem::path& path) {
 } // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+  write_file_atomic(path, {bytes});
+}
+
+void write_file_atomic(const std::filesystem::path& path,
+                       std::initializer_list<std::string_view> parts) {
   const std::filesystem::path tmp = temporary_name(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -38,18 +43,20 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
     ::unlink(tmp.c_str());
     throw IoError(fmt::format("cannot write '{}': {}", path.string(), os_reason(error)));
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
+  for (const std::string_view bytes : parts) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        const int error = n < 0 ? errno : EIO;
+        ::close(fd);
+        fail(error);
+      }
+      done += static_cast<std::size_t>(n);
     }
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      fail(error);
-    }
-    done += static_cast<std::size_t>(n);
   }
   // close() is where some file systems (NFS, delayed allocation) report a failed write.
   if (::close(fd) != 0) {
@@ -60,14 +67,14 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   }
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+InputFile::InputFile(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
     throw IoError(fmt::format("cannot read '{}': {}", path.string(), os_reason(errno)));
   }
   struct stat st {};
   std::string reason;
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(fd_, &st) != 0) {
     reason = os_reason(errno);
   } else if (S_ISDIR(st.st_mode)) {
     reason = "is a directory";
@@ -75,28 +82,37 @@ std::string read_file(const std::filesystem::path& path) {
     reason = "not a regular file"; // a device or FIFO (/dev/zero) has no size to trust
   }
   if (!reason.empty()) {
-    ::close(fd);
+    ::close(fd_);
     throw IoError(fmt::format("cannot read '{}': {}", path.string(), reason));
   }
-  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+InputFile::~InputFile() {
+  ::close(fd_);
+}
+
+void InputFile::read_at(std::uint64_t offset, void* dst, std::size_t count) const {
+  auto* out = static_cast<char*>(dst);
   std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+  while (done < count) {
+    const ssize_t n = ::pread(fd_, out + done, count - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw IoError(fmt::format("cannot read '{}': {}", path.string(), os_reason(error)));
-    }
-    if (n == 0) {
-      break; // the file shrank while being read: return what is there
+    if (n <= 0) {
+      // n == 0: the file shrank after it was opened.
+      throw IoError(fmt::format("cannot read '{}': {}", path_.string(),
+                                n < 0 ? os_reason(errno) : std::string("file truncated")));
     }
     done += static_cast<std::size_t>(n);
   }
-  out.resize(done);
-  ::close(fd);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  const InputFile file(path);
+  std::string out(static_cast<std::size_t>(file.size()), '\0');
+  file.read_at(0, out.data(), out.size());
   return out;
 }
 

@@ -8,7 +8,9 @@
  */
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,35 @@ namespace tessera {
 
 /** Writes `bytes` to `path` atomically (see the file comment). Throws IoError. */
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+
+/** Writes the concatenation of `parts` atomically, without first joining them in memory (a
+ * header and a large payload). Throws IoError. */
+void write_file_atomic(const std::filesystem::path& path,
+                       std::initializer_list<std::string_view> parts);
+
+/** A regular file opened for reading in pieces: a format's header first, then its payload
+ * straight into its destination, so nothing is read (or allocated) before the header has been
+ * checked against the file's size. Opening refuses a directory, a device or a FIFO. */
+class InputFile {
+public:
+  /** Throws IoError naming the path and the reason. */
+  explicit InputFile(const std::filesystem::path& path);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+
+  /** The size the file had when it was opened. */
+  std::uint64_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  /** Reads exactly `count` bytes at `offset` into `dst`; a short file is an IoError. */
+  void read_at(std::uint64_t offset, void* dst, std::size_t count) const;
+
+private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
 
 /** The whole file at `path`. Throws IoError naming the path and the reason (missing, a
  * directory, unreadable). */

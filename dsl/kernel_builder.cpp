@@ -382,6 +382,9 @@ void atomic_max(const TileRef& element, Expr value, Loc loc) {
 void barrier(Loc loc) {
   trace("barrier").emit(Barrier::make(SourceLoc::from(loc)));
 }
+void cluster_barrier(Loc loc) {
+  trace("cluster_barrier").emit(Barrier::make(SourceLoc::from(loc), BarrierScope::cluster));
+}
 void pdl_wait(Loc loc) {
   trace("pdl_wait").emit(PdlWait::make(SourceLoc::from(loc)));
 }

@@ -183,6 +183,11 @@ void atomic_add(const TileRef& element, Expr value, Loc loc = Loc::current());
 void atomic_max(const TileRef& element, Expr value, Loc loc = Loc::current());
 
 void barrier(Loc loc = Loc::current());
+/** A barrier for every thread of every block of the kernel's cluster (KernelBuilder::cluster,
+ * sm_90+): writes to global or shared memory before it are visible to every block of the
+ * cluster after it. With a cluster, blocks exchange partial results through a workspace and
+ * this barrier, since the cluster's blocks are guaranteed to run at the same time. */
+void cluster_barrier(Loc loc = Loc::current());
 void pdl_wait(Loc loc = Loc::current());
 void pdl_trigger(Loc loc = Loc::current());
 

@@ -486,7 +486,16 @@ protected:
 
   void visit_barrier(const Barrier* op) override {
     loc_ = op->loc;
-    check_collective(op, "barrier");
+    const bool cluster = op->scope == BarrierScope::cluster;
+    check_collective(op, cluster ? "cluster_barrier" : "barrier");
+    int cluster_size = 1;
+    for (const int c : k_.cluster) {
+      cluster_size *= c;
+    }
+    if (cluster && cluster_size < 2) {
+      ctx_.fail(loc_, "cluster_barrier in a kernel without a cluster of two or more blocks: "
+                      "declare one with KernelBuilder::cluster({...}), or use barrier()");
+    }
     if (!thread_ranges_.empty()) {
       ctx_.fail(loc_, fmt::format("barrier inside thread_range({}, {}) at {}: every thread of the "
                                   "block must reach a barrier",

@@ -159,6 +159,7 @@ bool equal_node(const Stmt& sa, const Stmt& sb) {
            a->acc == b->acc && equal(a->tid, b->tid);
   }
   case StmtKind::Barrier:
+    return sa.as<Barrier>()->scope == sb.as<Barrier>()->scope;
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
   case StmtKind::AsyncCommit:
@@ -336,6 +337,8 @@ std::size_t hash_node(const Stmt& s) {
     break;
   }
   case StmtKind::Barrier:
+    combine(seed, h(static_cast<int>(s.as<Barrier>()->scope)));
+    break;
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
   case StmtKind::AsyncCommit:

@@ -312,8 +312,8 @@ Stmt ThreadRange::make(int begin, int end, Stmt body, SourceLoc loc) {
   return Stmt(std::make_shared<ThreadRange>(std::move(loc), begin, end, std::move(body)));
 }
 
-Stmt Barrier::make(SourceLoc loc) {
-  return Stmt(std::make_shared<Barrier>(std::move(loc)));
+Stmt Barrier::make(SourceLoc loc, BarrierScope scope) {
+  return Stmt(std::make_shared<Barrier>(std::move(loc), scope));
 }
 Stmt PdlWait::make(SourceLoc loc) {
   return Stmt(std::make_shared<PdlWait>(std::move(loc)));

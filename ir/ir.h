@@ -518,11 +518,19 @@ struct ThreadRange : StmtNode {
   static Stmt make(int begin, int end, Stmt body, SourceLoc loc);
 };
 
-/** __syncthreads(): every thread of the block must reach it. */
+/** Who waits at a Barrier. */
+enum class BarrierScope {
+  block,  ///< __syncthreads(): every thread of the block
+  cluster ///< every thread of every block of the thread-block cluster (sm_90+): also orders the
+          ///< blocks' global and shared memory accesses (release/acquire at cluster scope)
+};
+
+/** A barrier every thread of its scope must reach. A cluster barrier is also a block barrier. */
 struct Barrier : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Barrier;
-  explicit Barrier(SourceLoc l) : StmtNode(kKind, std::move(l)) {}
-  static Stmt make(SourceLoc loc);
+  BarrierScope scope;
+  Barrier(SourceLoc l, BarrierScope s) : StmtNode(kKind, std::move(l)), scope(s) {}
+  static Stmt make(SourceLoc loc, BarrierScope scope = BarrierScope::block);
 };
 
 /** Programmatic dependent launch: wait for the preceding kernel's memory to be visible. */

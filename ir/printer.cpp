@@ -164,7 +164,7 @@ public:
       return;
     }
     case StmtKind::Barrier:
-      line(s, "barrier");
+      line(s, s.as<Barrier>()->scope == BarrierScope::cluster ? "cluster_barrier" : "barrier");
       return;
     case StmtKind::PdlWait:
       line(s, "pdl_wait");

@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
-CXX=${FUZZ_CXX:-clang++-14} CC=${FUZZ_CC:-clang-14} cmake -S . -B build-fuzz -G Ninja \
+CXX=${FUZZ_CXX:-clang++-16} CC=${FUZZ_CC:-clang-16} cmake -S . -B build-fuzz -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON -DTESSERA_BUILD_TESTS=OFF \
   -DTESSERA_BUILD_BENCH=OFF -DTESSERA_BUILD_EXAMPLES=OFF -DTESSERA_ENABLE_LLVM=OFF \
   -DTESSERA_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
-cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target npy_fuzz cache_entry_fuzz
-for target in npy_fuzz cache_entry_fuzz; do
+cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target npy_fuzz cache_entry_fuzz dsl_fuzz
+for target in npy_fuzz cache_entry_fuzz dsl_fuzz; do
   work=build-fuzz/corpus/${target%_fuzz}
   mkdir -p "$work"
   (cd build-fuzz && "tests/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 \

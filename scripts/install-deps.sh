@@ -2,7 +2,7 @@
 # Installs the Debian packages Tessera builds against, if any is missing. The CUDA 13 toolkit
 # (NVRTC + headers) is expected at $CUDA_HOME or /usr/local/cuda; it is not a Debian package.
 set -euo pipefail
-packages=(cmake ninja-build g++ libfmt-dev catch2 libcli11-dev nlohmann-json3-dev llvm-14-dev clang-format clang-14)
+packages=(cmake ninja-build g++ libfmt-dev catch2 libcli11-dev nlohmann-json3-dev llvm-14-dev clang-format clang-16 libclang-rt-16-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

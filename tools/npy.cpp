@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/file_io.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -148,36 +149,51 @@ std::int64_t NpyArray::numel() const {
   return n;
 }
 
-NpyArray parse_npy(const std::vector<std::uint8_t>& file, const std::string& what) {
-  if (file.size() < 10 || std::string(file.begin(), file.begin() + 6) != std::string(kMagic, 6)) {
+namespace {
+
+/** What the first bytes of a .npy image say: the array (no bytes yet) and where its data
+ * starts. `prefix` holds at least the first min(12, file size) bytes; `read_header` returns
+ * the header text (bytes [offset, offset + header_len)). */
+struct NpyLayout {
+  NpyArray array;
+  std::uint64_t data_offset = 0;
+  std::uint64_t data_bytes = 0;
+};
+
+template <typename ReadHeader>
+NpyLayout parse_layout(const std::uint8_t* prefix, std::uint64_t file_size, const std::string& what,
+                       ReadHeader read_header) {
+  if (file_size < 10 || std::string(prefix, prefix + 6) != std::string(kMagic, 6)) {
     throw UserError(fmt::format("{}: not a .npy file (bad magic)", what));
   }
-  const int major = file[6];
-  std::size_t header_len = 0, offset = 0;
+  const int major = prefix[6];
+  std::uint64_t header_len = 0, offset = 0;
   if (major == 1) {
-    header_len = file[8] | (file[9] << 8);
+    header_len = prefix[8] | (prefix[9] << 8);
     offset = 10;
   } else if (major == 2 || major == 3) {
-    if (file.size() < 12) {
+    if (file_size < 12) {
       throw UserError(fmt::format("{}: truncated .npy header", what));
     }
-    header_len = file[8] | (file[9] << 8) | (file[10] << 16) | (std::size_t(file[11]) << 24);
+    header_len =
+        prefix[8] | (prefix[9] << 8) | (prefix[10] << 16) | (std::uint64_t(prefix[11]) << 24);
     offset = 12;
   } else {
     throw UserError(fmt::format("{}: unsupported .npy format version {}", what, major));
   }
-  if (offset + header_len > file.size()) {
+  if (offset + header_len > file_size) {
     throw UserError(fmt::format("{}: truncated .npy header", what));
   }
-  const std::string header(file.begin() + offset, file.begin() + offset + header_len);
-  NpyArray a = HeaderParser(header, what).parse();
+  NpyLayout layout;
+  layout.array = HeaderParser(read_header(offset, header_len), what).parse();
+  NpyArray& a = layout.array;
   const int eb = elem_bytes(a.descr);
   if (eb == 0) {
     throw UserError(fmt::format("{}: unsupported dtype '{}'; expected float32 ('<f4') or "
                                 "uint16 ('<u2', bfloat16 bit patterns)",
                                 what, a.descr));
   }
-  const std::size_t data = offset + header_len;
+  layout.data_offset = offset + header_len;
   // The shape's byte count, refused when it overflows (a hostile header) before any use.
   std::int64_t need = eb;
   for (const std::int64_t d : a.shape) {
@@ -186,22 +202,17 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& file, const std::string& wha
                                   fmt::join(a.shape, ", "), a.descr));
     }
   }
-  if (static_cast<std::int64_t>(file.size() - data) != need) {
+  const std::uint64_t have = file_size - layout.data_offset;
+  if (static_cast<std::uint64_t>(need) != have) {
     throw UserError(fmt::format("{}: shape ({}) of {} needs {} data bytes, the file has {}", what,
-                                fmt::join(a.shape, ", "), a.descr, need, file.size() - data));
+                                fmt::join(a.shape, ", "), a.descr, need, have));
   }
-  a.bytes.assign(file.begin() + data, file.end());
-  return a;
+  layout.data_bytes = have;
+  return layout;
 }
 
-NpyArray read_npy(const std::string& path) {
-  // read_file refuses what is not a regular file (a directory, /dev/zero) before reading.
-  const std::string text = read_file(path);
-  const std::vector<std::uint8_t> file(text.begin(), text.end());
-  return parse_npy(file, path);
-}
-
-std::vector<std::uint8_t> encode_npy(const NpyArray& a) {
+/** The header text: the dict, padding and newline, without the prefix. */
+std::string encode_header(const NpyArray& a) {
   const int eb = elem_bytes(a.descr);
   if (eb == 0) {
     throw UserError(fmt::format("write_npy: unsupported dtype '{}'", a.descr));
@@ -222,25 +233,60 @@ std::vector<std::uint8_t> encode_npy(const NpyArray& a) {
   const std::size_t total = (prefix + header.size() + 1 + 63) / 64 * 64;
   header.append(total - prefix - header.size() - 1, ' ');
   header += '\n';
-  std::vector<std::uint8_t> out(kMagic, kMagic + 6);
-  out.push_back(v2 ? 2 : 1);
+  std::string out(kMagic, 6);
+  out.push_back(static_cast<char>(v2 ? 2 : 1));
   out.push_back(0);
   const std::size_t len = header.size();
-  out.push_back(len & 0xFF);
-  out.push_back((len >> 8) & 0xFF);
+  out.push_back(static_cast<char>(len & 0xFF));
+  out.push_back(static_cast<char>((len >> 8) & 0xFF));
   if (v2) {
-    out.push_back((len >> 16) & 0xFF);
-    out.push_back((len >> 24) & 0xFF);
+    out.push_back(static_cast<char>((len >> 16) & 0xFF));
+    out.push_back(static_cast<char>((len >> 24) & 0xFF));
   }
-  out.insert(out.end(), header.begin(), header.end());
+  return out + header;
+}
+
+} // namespace
+
+NpyArray parse_npy(const std::vector<std::uint8_t>& file, const std::string& what) {
+  std::uint8_t prefix[12] = {};
+  std::copy_n(file.begin(), std::min<std::size_t>(file.size(), sizeof prefix), prefix);
+  NpyLayout layout = parse_layout(prefix, file.size(), what, [&](auto offset, auto len) {
+    return std::string(file.begin() + offset, file.begin() + offset + len);
+  });
+  layout.array.bytes.assign(file.begin() + layout.data_offset, file.end());
+  return std::move(layout.array);
+}
+
+NpyArray read_npy(const std::string& path) {
+  // The header is read and checked against the file's size before the payload is allocated
+  // or read, which then goes straight into the array; InputFile refuses a directory or a
+  // device (/dev/zero) before reading anything.
+  const InputFile file(path);
+  std::uint8_t prefix[12] = {};
+  file.read_at(0, prefix, std::min<std::uint64_t>(file.size(), sizeof prefix));
+  NpyLayout layout = parse_layout(prefix, file.size(), path, [&](auto offset, auto len) {
+    std::string header(len, '\0');
+    file.read_at(offset, header.data(), len);
+    return header;
+  });
+  layout.array.bytes.resize(layout.data_bytes);
+  file.read_at(layout.data_offset, layout.array.bytes.data(), layout.data_bytes);
+  return std::move(layout.array);
+}
+
+std::vector<std::uint8_t> encode_npy(const NpyArray& a) {
+  const std::string header = encode_header(a);
+  std::vector<std::uint8_t> out(header.begin(), header.end());
   out.insert(out.end(), a.bytes.begin(), a.bytes.end());
   return out;
 }
 
 void write_npy(const std::string& path, const NpyArray& array) {
-  const auto bytes = encode_npy(array);
+  const std::string header = encode_header(array);
   write_file_atomic(path,
-                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+                    {header, std::string_view(reinterpret_cast<const char*>(array.bytes.data()),
+                                              array.bytes.size())});
 }
 
 } // namespace tessera::cli

@@ -256,7 +256,10 @@ void CudaPrinter::stmt(const Stmt& s, bool last) {
                                   "multiple of 32 threads (has {})",
                                   kernel.name, s->loc.str(), threads));
     }
-    line(sync() + note(s));
+    line((s.as<Barrier>()->scope == BarrierScope::cluster
+              ? std::string("tessera::cluster_barrier();")
+              : sync()) +
+         note(s));
     return;
   case StmtKind::PdlWait:
     line("tessera::pdl_wait();" + note(s));

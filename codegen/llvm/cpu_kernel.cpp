@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "codegen/llvm/translate.h"
+#include "runtime/cpu/cluster.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/orc_jit_llvm.h"
 #include "runtime/cpu/thread_pool.h"
@@ -17,6 +18,7 @@ struct CpuKernel::Impl {
   OrcModule module;
   BlockFn block = nullptr;
   std::size_t scratch_bytes = 0;
+  Grid cluster; ///< all ones without a cluster
   CpuCompileTimings timings;
 };
 
@@ -35,6 +37,10 @@ CpuKernel compile_cpu_kernel(const ir::Kernel& lowered, const OrcOptions& option
   impl->module = module;
   impl->block = module.lookup_function<std::remove_pointer_t<BlockFn>>(entry.block_fn);
   impl->scratch_bytes = entry.scratch_bytes;
+  std::int64_t* dims[] = {&impl->cluster.x, &impl->cluster.y, &impl->cluster.z};
+  for (std::size_t i = 0; i < lowered.cluster.size() && i < 3; ++i) {
+    *dims[i] = lowered.cluster[i];
+  }
   impl->timings.translate_ms = translate_ms;
   impl->timings.jit = module.timings();
   return CpuKernel(std::move(impl));
@@ -44,8 +50,13 @@ void CpuKernel::run(void* const* args, std::array<unsigned, 3> grid) const {
   if (!impl_) {
     throw UserError("CpuKernel::run on an empty kernel");
   }
-  run_grid(impl_->block, const_cast<void**>(args), Grid{grid[0], grid[1], grid[2]},
-           impl_->scratch_bytes);
+  const Grid g{grid[0], grid[1], grid[2]};
+  if (impl_->cluster.count() > 1) {
+    run_grid_clusters(impl_->block, const_cast<void**>(args), g, impl_->cluster,
+                      impl_->scratch_bytes);
+  } else {
+    run_grid(impl_->block, const_cast<void**>(args), g, impl_->scratch_bytes);
+  }
 }
 
 const std::string& CpuKernel::name() const {

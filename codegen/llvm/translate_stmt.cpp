@@ -17,6 +17,7 @@
 #include "codegen/llvm/translator.h"
 #include "ir/util.h"
 #include "ir/visitor.h"
+#include "runtime/cpu/cluster.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/warp_ops.h"
 
@@ -118,6 +119,13 @@ void Translator::block_level(const Stmt& s, int tb, int te) {
   case StmtKind::MmaTile:
     unsupported(s->loc, "a tensor-core tile (the cpu target lowers gemm to loops)");
   case StmtKind::Barrier:
+    if (s.as<Barrier>()->scope == BarrierScope::cluster) {
+      // The thread loops before it have run every thread of this block; the helper waits for
+      // the cluster's other blocks, which run on their own host threads (runtime/cpu/cluster.h).
+      b_.CreateCall(module_->getOrInsertFunction(
+          cpu::kClusterBarrierSymbol, llvm::FunctionType::get(b_.getVoidTy(), {}, false)));
+    }
+    return;
   case StmtKind::PdlWait:
   case StmtKind::PdlTrigger:
   case StmtKind::AsyncCommit:

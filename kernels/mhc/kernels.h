@@ -156,6 +156,29 @@ struct HeadCollapseParams {
 };
 ir::Kernel head_collapse(const HeadCollapseParams& p);
 
+/**
+ * hc_head in one pass over the residual (sm_90+ clusters): a cluster of `cluster` blocks splits
+ * each token's row by H, every block keeps its slice of the residual tile and of fn on chip,
+ * the blocks exchange their partial projections through the workspace at a cluster barrier,
+ * and each collapses its own slice. Persistent: at most `max_clusters` clusters loop over the
+ * token tiles, so fn is read once per block, not once per tile.
+ */
+struct HeadFusedParams {
+  std::int64_t hidden = 0;
+  int n = 4;
+  int cluster = 8;
+  int block_m = 8; ///< tokens per tile
+  int threads = 128;
+  int max_clusters = 16;
+  float rms_eps = 1e-6f;
+  float hc_eps = 1e-6f;
+
+  /** H per block: the row split in `cluster` slices, rounded up to whole 16-byte vectors. */
+  std::int64_t slice() const { return ((hidden + cluster - 1) / cluster + 7) / 8 * 8; }
+  auto operator<=>(const HeadFusedParams&) const = default;
+};
+ir::Kernel head_fused(const HeadFusedParams& p);
+
 /** Standalone Sinkhorn on `[T, n, n]`. */
 struct SinkhornParams {
   int n = 4;
@@ -177,6 +200,7 @@ std::string describe(const BigFuseParams& p);
 std::string describe(const PostParams& p);
 std::string describe(const FusedPostParams& p);
 std::string describe(const HeadCollapseParams& p);
+std::string describe(const HeadFusedParams& p);
 std::string describe(const SinkhornParams& p);
 
 } // namespace tessera::mhc::kernels

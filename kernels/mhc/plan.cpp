@@ -100,6 +100,37 @@ bool post_stage_a_enabled() {
   return override_or("TESSERA_MHC_POST_STAGE_A", 0, 0, 1) == 1;
 }
 
+/** hc_head in one pass (kernels::head_fused) needs thread-block clusters: sm_90+, and the CPU
+ * backend (which runs a cluster's blocks on their own threads). TESSERA_MHC_HEAD_FUSED=0 keeps
+ * the two-kernel form (stage A + head_collapse) everywhere, for measurements. */
+bool head_fused_supported(const PlanTarget& target) {
+  if (override_or("TESSERA_MHC_HEAD_FUSED", 1, 0, 1) == 0) {
+    return false;
+  }
+  if (target.target == Target::cpu) {
+    return true;
+  }
+  return (target.cc_major ? *target.cc_major : device_info(target.device).cc_major) >= 9;
+}
+
+kernels::HeadFusedParams head_fused_params(const PlanTarget& target, const Config& c,
+                                           int sm_count) {
+  kernels::HeadFusedParams p{
+      .hidden = c.hidden, .n = c.n(), .rms_eps = c.rms_eps, .hc_eps = c.hc_pre_eps};
+  if (target.target == Target::cpu) {
+    p.max_clusters = 2; // a cluster is `cluster` host threads
+    return p;
+  }
+  // TESSERA_MHC_HEAD_{CLUSTER,BLOCK_M,THREADS,CLUSTERS}: fixed values, for measurements.
+  p.cluster = static_cast<int>(override_or("TESSERA_MHC_HEAD_CLUSTER", p.cluster, 2, 8));
+  p.block_m = static_cast<int>(override_or("TESSERA_MHC_HEAD_BLOCK_M", p.block_m, 1, 32));
+  p.threads = static_cast<int>(override_or("TESSERA_MHC_HEAD_THREADS", p.threads, 32, 1024));
+  // One block per SM (the slices of fn and of the residual tile fill most of its shared memory).
+  p.max_clusters = static_cast<int>(
+      override_or("TESSERA_MHC_HEAD_CLUSTERS", std::max(1, sm_count / p.cluster), 1, 4096));
+  return p;
+}
+
 /** Whether post_stage_a unrolls a thread's chunk loop; TESSERA_MHC_POST_STAGE_A_UNROLL=0|1
  * overrides it, for measurements. */
 bool post_stage_a_unroll() {
@@ -222,6 +253,15 @@ public:
     case Op::hc_head:
       // The head's projection has n rows and is full fp32 (spec §3.8), whatever
       // config.gemm_precision says.
+      if (head_fused_supported(r_.target)) {
+        const kernels::HeadFusedParams hp =
+            head_fused_params(r_.target, c_, sm_count_of(r_.target, c_));
+        use_workspace(hp.cluster, n);
+        add("head_fused", hp,
+            {viewed("fn", {n, n, c_.hidden}), as_given("scale"), as_given("base"),
+             as_given("residual"), as_given("out"), mix_, sqrsum_});
+        break;
+      }
       use_workspace(pre_splits(c_.k(), GemmPrecision::fp32), n);
       stage_a("residual", c_.k(), n, GemmPrecision::fp32);
       add("head_collapse",
@@ -405,6 +445,7 @@ std::string describe(const KernelChoice& params) {
                               : std::is_same_v<P, kernels::FusedPostParams>    ? "fused_post"
                               : std::is_same_v<P, kernels::PostStageAParams>   ? "post_stage_a"
                               : std::is_same_v<P, kernels::HeadCollapseParams> ? "head_collapse"
+                              : std::is_same_v<P, kernels::HeadFusedParams>    ? "head_fused"
                                                                                : "sinkhorn";
         return fmt::format("{} {}", builder, kernels::describe(p));
       },
@@ -440,6 +481,8 @@ const ir::Kernel& traced_kernel(const KernelChoice& params) {
           return kernels::post_stage_a(p);
         } else if constexpr (std::is_same_v<P, kernels::HeadCollapseParams>) {
           return kernels::head_collapse(p);
+        } else if constexpr (std::is_same_v<P, kernels::HeadFusedParams>) {
+          return kernels::head_fused(p);
         } else {
           return kernels::sinkhorn(p);
         }
@@ -452,8 +495,8 @@ const ir::Kernel& traced_kernel(const KernelChoice& params) {
 // -- Targets and decisions ----------------------------------------------------------------------
 
 PlanTarget target_for(MemoryKind memory, int device) {
-  return memory == MemoryKind::host ? PlanTarget{Target::cpu, 0, std::nullopt}
-                                    : PlanTarget{Target::cuda, device, std::nullopt};
+  return memory == MemoryKind::host ? PlanTarget{Target::cpu, 0, std::nullopt, std::nullopt}
+                                    : PlanTarget{Target::cuda, device, std::nullopt, std::nullopt};
 }
 
 bool use_stage_a_mma(std::int64_t tokens, std::int64_t k, GemmPrecision precision) {

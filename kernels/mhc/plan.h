@@ -38,7 +38,7 @@ namespace tessera::mhc {
 using KernelChoice =
     std::variant<kernels::StageAParams, kernels::StageAMmaParams, kernels::BigFuseParams,
                  kernels::PostParams, kernels::FusedPostParams, kernels::PostStageAParams,
-                 kernels::HeadCollapseParams, kernels::SinkhornParams>;
+                 kernels::HeadCollapseParams, kernels::HeadFusedParams, kernels::SinkhornParams>;
 
 /** The builder's name and describe() of its parameters ("stage_a K=16384 rows=24 S=16 ..."). */
 std::string describe(const KernelChoice& params);
@@ -55,15 +55,17 @@ struct PlanTarget {
   /** SMs the automatic split policy fills; unset: the device's (cuda) or the host's hardware
    * threads (cpu), asked only when a plan needs it. */
   std::optional<int> sm_count;
+  /** Compute capability major (9: clusters, PDL); unset: the device's, asked when needed. */
+  std::optional<int> cc_major;
 };
 
 /** SM count of the H100 SXM / H200, the GPUs the mHC ops are tuned on: what `tessera emit` and
  * the CI compile tests plan for without a GPU. */
 inline constexpr int kReferenceSmCount = 132;
 
-/** A cuda target with a given SM count (no GPU needed). */
-inline PlanTarget gpu_target(int sm_count = kReferenceSmCount, int device = 0) {
-  return {Target::cuda, device, sm_count};
+/** A cuda target with a given SM count and compute capability (no GPU needed). */
+inline PlanTarget gpu_target(int sm_count = kReferenceSmCount, int device = 0, int cc_major = 9) {
+  return {Target::cuda, device, sm_count, cc_major};
 }
 /** Where an op on tensors in `memory` runs: the CPU backend for host memory, else `device`. */
 PlanTarget target_for(MemoryKind memory, int device = 0);

@@ -47,17 +47,26 @@ std::vector<std::string> merge_labels(const std::vector<std::string>& small,
   return out;
 }
 
-/** Every label `op` may launch: its plans on both sides of the small-T regime. */
+// The GPU generations whose plans differ: sm_90+ (clusters) and sm_80.
+constexpr int kPlanCcMajors[] = {9, 8};
+
+/** Every label `op` may launch: its plans on both sides of the small-T regime, on each GPU
+ * generation. */
 std::vector<std::string> op_labels(Op op) {
   Config c;
   c.hidden = 4096;
   if (op == Op::mhc_pre_broadcast) {
     c.norm_eps = 1e-6f;
   }
-  const auto plan_at = [&](std::int64_t T) {
-    return labels_of(make_plan({.op = op, .config = c, .tokens = T, .target = gpu_target()}));
-  };
-  return merge_labels(plan_at(1), plan_at(kFusedSmallT + 1));
+  std::vector<std::string> out;
+  for (const int cc : kPlanCcMajors) {
+    const auto plan_at = [&](std::int64_t T) {
+      return labels_of(make_plan(
+          {.op = op, .config = c, .tokens = T, .target = gpu_target(kReferenceSmCount, 0, cc)}));
+    };
+    out = merge_labels(out, merge_labels(plan_at(1), plan_at(kFusedSmallT + 1)));
+  }
+  return out;
 }
 
 Config config_from(Op op, const KernelParams& p) {
@@ -75,20 +84,23 @@ Config config_from(Op op, const KernelParams& p) {
   return c;
 }
 
-Plan plan_at(Op op, const KernelParams& p, std::int64_t tokens) {
+Plan plan_at(Op op, const KernelParams& p, std::int64_t tokens, int cc_major = 9) {
   // T = 0 launches nothing; show the kernels of T = 1.
   return make_plan({.op = op,
                     .config = config_from(op, p),
                     .tokens = std::max<std::int64_t>(tokens, 1),
-                    .target = gpu_target()});
+                    .target = gpu_target(kReferenceSmCount, 0, cc_major)});
 }
 
 ir::Kernel build_entry(Op op, const std::string& label, const KernelParams& p) {
-  // A fused post+pre kernel exists in one regime only: take the plan that has it.
-  for (std::int64_t T : {std::int64_t{p.integer("tokens")}, std::int64_t{1}, kFusedSmallT + 1}) {
-    for (const KernelLaunch& k : plan_at(op, p, T).launches) {
-      if (k.label == label) {
-        return k.kernel();
+  // A fused post+pre kernel exists in one regime only, hc_head's two-kernel form on sm_80
+  // only: take the plan that has it.
+  for (const int cc : kPlanCcMajors) {
+    for (std::int64_t T : {std::int64_t{p.integer("tokens")}, std::int64_t{1}, kFusedSmallT + 1}) {
+      for (const KernelLaunch& k : plan_at(op, p, T, cc).launches) {
+        if (k.label == label) {
+          return k.kernel();
+        }
       }
     }
   }

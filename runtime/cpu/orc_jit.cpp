@@ -1,6 +1,7 @@
 #include "runtime/cpu/orc_jit.h"
 
 #include "base/error.h"
+#include "runtime/cpu/cluster.h"
 #include "runtime/cpu/llvm_compat.h"
 #include "runtime/cpu/orc_jit_llvm.h"
 #include "runtime/cpu/warp_ops.h"
@@ -170,6 +171,8 @@ OrcModule compile_impl(std::unique_ptr<llvm::LLVMContext> context,
   llvm::orc::SymbolMap helpers;
   helpers[impl->jit->mangleAndIntern(kWarpOpSymbol)] =
       tessera::internal::absolute_symbol(reinterpret_cast<void*>(&tessera_cpu_warp_op));
+  helpers[impl->jit->mangleAndIntern(kClusterBarrierSymbol)] =
+      tessera::internal::absolute_symbol(reinterpret_cast<void*>(&tessera_cpu_cluster_barrier));
   if (llvm::Error err =
           impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
     throw CompileError("CPU JIT: defining runtime helpers failed", llvm_error_text(std::move(err)));

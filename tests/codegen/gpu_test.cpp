@@ -7,6 +7,7 @@
 #include "jit/compiled_kernel.h"
 #include "runtime/driver.h"
 #include "runtime/memory.h"
+#include "tests/codegen/cluster_kernel.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -248,5 +249,22 @@ TEST_CASE("gpu: 2-D grid, thread range, block reduction, atomics, PDL launch", "
       }
     }
     check_all(got, want, 1e-4, 1e-5);
+  }
+}
+
+TEST_CASE("gpu: a cluster barrier orders the global writes of a cluster's blocks",
+          "[gpu][codegen][cluster]") {
+  require_gpu();
+  using namespace tessera::testing;
+  tessera::CompiledKernel k = Runtime::compile(cluster_exchange_kernel());
+  for (const int clusters : {1, 5, 300}) {
+    const std::size_t n = static_cast<std::size_t>(clusters) * kClusterSize * kClusterRow;
+    const std::vector<float> x = random_floats(n, 70 + clusters);
+    DeviceBuffer dx = DeviceBuffer::from_host(x), dwork = poisoned(n * 4), dy = poisoned(n * 4);
+    const std::initializer_list<std::int64_t> shape = {clusters, kClusterSize, kClusterRow};
+    k.launch(nullptr, dx.view(DType::f32, shape), dwork.view(DType::f32, shape),
+             dy.view(DType::f32, shape));
+    INFO("clusters " << clusters);
+    CHECK(dy.to_host<float>(n) == cluster_exchange_reference(x, clusters));
   }
 }

@@ -617,6 +617,30 @@ TEST_CASE("error: cluster does not divide the grid", "[dsl][verifier][error]") {
               "dimension 0 (6)");
 }
 
+TEST_CASE("error: cluster_barrier without a cluster", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  int line = 0;
+  kb.launch(grid(8), threads(128), [&](Var) {
+    line = __LINE__ + 1;
+    cluster_barrier();
+  });
+  CHECK_ERROR(build_error(kb), "k", line,
+              "cluster_barrier in a kernel without a cluster of two or more blocks");
+}
+
+TEST_CASE("error: cluster_barrier under a thread-dependent branch", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  kb.cluster({2});
+  int line = 0;
+  kb.launch(grid(8), threads(128), [&](Var) {
+    if_(thread_idx() < 32, [&] {
+      line = __LINE__ + 1;
+      cluster_barrier();
+    });
+  });
+  CHECK_ERROR(build_error(kb), "k", line, "cluster_barrier");
+}
+
 TEST_CASE("error: dynamic dim used by no tensor", "[dsl][verifier][error]") {
   const int line = __LINE__ + 1;
   KernelBuilder kb("k");

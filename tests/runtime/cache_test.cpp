@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sys/wait.h>
 #include <thread>
@@ -522,4 +524,121 @@ TEST_CASE("cache: real NVRTC programs round-trip through the disk cache", "[cach
   CHECK(p->ptx() == ptx);
   CHECK(p->entries()[0].params.size() == 4);
   CHECK(p->resources("axpy").registers > 0);
+}
+
+namespace {
+
+/** The payload FakeCompiler gives `source`: what a correct hit must return. */
+std::string expected_payload(const std::string& source) {
+  return "CUBIN:" + sha256_hex(source) + ":sm_90a";
+}
+
+std::string payload_of(const std::shared_ptr<const Program>& p) {
+  return std::string(p->cubin().begin(), p->cubin().end());
+}
+
+} // namespace
+
+TEST_CASE("cache: eight processes on one bounded directory only ever get their own program",
+          "[cache]") {
+  test::TempDir dir;
+  FakeCompiler fake;
+  std::uint64_t one = 0;
+  {
+    Cache probe(config_for(dir.path()), fake.fn());
+    probe.get("probe", opts());
+    one = probe.disk_usage().bytes;
+  }
+  // Six entries' worth for sixteen programs: publishing, evicting and reading race all along.
+  CacheConfig bounded = config_for(dir.path());
+  bounded.max_bytes = 6 * one;
+  constexpr int kProcesses = 8, kPrograms = 16, kRequests = 40;
+  std::vector<pid_t> children;
+  for (int i = 0; i < kProcesses; ++i) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int code = 0;
+      try {
+        for (int j = 0; j < kRequests && code == 0; ++j) {
+          // A fresh Cache per request: every lookup goes to the disk, as a new process would.
+          Cache cache(bounded, fake.fn());
+          const std::string source = "program " + std::to_string((i * 7 + j) % kPrograms);
+          code = payload_of(cache.get(source, opts())) == expected_payload(source) ? 0 : 2;
+        }
+      } catch (...) {
+        code = 3;
+      }
+      ::_exit(code);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0); // 2: a wrong program was served; 3: an exception
+  }
+  Cache after(bounded, fake.fn());
+  // Each publish evicts down to the bound; racing publishers may each add one entry past it.
+  CHECK(after.disk_usage().bytes <= bounded.max_bytes + kProcesses * one);
+  for (int k = 0; k < kPrograms; ++k) {
+    const std::string source = "program " + std::to_string(k);
+    CHECK(payload_of(after.get(source, opts())) == expected_payload(source));
+  }
+}
+
+TEST_CASE("cache: writers killed (SIGKILL) at random moments leave no entry that serves wrong "
+          "code",
+          "[cache]") {
+  test::TempDir dir;
+  FakeCompiler fake;
+  // A bound of two entries for ten programs keeps the writer publishing and evicting, so the
+  // kill lands inside a write, a rename or an eviction as often as not.
+  CacheConfig bounded = config_for(dir.path());
+  {
+    Cache probe(config_for(dir.path()), fake.fn());
+    probe.get("program 0", opts());
+    bounded.max_bytes = 2 * probe.disk_usage().bytes + 1;
+  }
+  constexpr int kPrograms = 10;
+  std::mt19937 rng(5);
+  for (int round = 0; round < 16; ++round) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      for (int j = 0;; ++j) {
+        Cache cache(bounded, fake.fn());
+        const std::string source = "program " + std::to_string(j % kPrograms);
+        if (payload_of(cache.get(source, opts())) != expected_payload(source)) {
+          ::_exit(2);
+        }
+      }
+    }
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(std::uniform_int_distribution<int>(200, 20000)(rng)));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+    }
+    INFO("round " << round);
+    // Anything but our SIGKILL — exit code 2 (a wrong program served), an abort from an
+    // escaping exception — is a failure.
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+  }
+  // Whatever the kills left (temporaries, half-evicted entries), every lookup is the right
+  // program, from the disk or compiled again, and every listed entry is whole.
+  Cache after(config_for(dir.path()), fake.fn());
+  for (int k = 0; k < kPrograms; ++k) {
+    const std::string source = "program " + std::to_string(k);
+    CHECK(payload_of(after.get(source, opts())) == expected_payload(source));
+  }
+  Cache again(config_for(dir.path()), fake.fn());
+  const int before = *fake.calls;
+  for (int k = 0; k < kPrograms; ++k) {
+    CHECK(again.get("program " + std::to_string(k), opts())->origin() == ProgramOrigin::disk_cache);
+  }
+  CHECK(*fake.calls == before);
 }

@@ -233,6 +233,24 @@ __device__ __forceinline__ void named_barrier(int id, int count) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(count) : "memory");
 }
 
+/** Every thread of every block of the cluster (sm_90+). Release/acquire at cluster scope: what
+ *  a block wrote to global or shared memory before it is visible to the whole cluster after it.
+ *  A kernel with a cluster cannot run before sm_90, so compiling one for an older arch fails
+ *  here rather than at launch. */
+template <bool kClusters =
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+              false
+#else
+              true
+#endif
+          >
+__device__ __forceinline__ void cluster_barrier() {
+  static_assert(kClusters, "cluster_barrier needs sm_90 or newer (thread-block clusters)");
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\t"
+               "barrier.cluster.wait.acquire.aligned;" ::
+                   : "memory");
+}
+
 /** Programmatic dependent launch (sm_90+; no-ops on older GPUs). */
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

@@ -8,6 +8,7 @@
 #include "examples/kernels.h"
 #include "ir/printer.h"
 #include "jit/compiled_kernel.h"
+#include "tests/codegen/cluster_kernel.h"
 
 #include <catch2/catch.hpp>
 
@@ -154,4 +155,15 @@ TEST_CASE("a compound leading index is parenthesised before it is scaled by the 
   CHECK(src.find("((thread_idx >> 3) + 16) * 12 + (thread_idx & 7)") != std::string::npos);
   CHECK(src.find("shared [32, 8], row pitch 12") != std::string::npos);
   CHECK(src.find("1536 bytes") != std::string::npos); // 32 rows of 12 f32
+}
+
+TEST_CASE("a cluster barrier is emitted as barrier.cluster and needs sm_90", "[codegen][nvrtc]") {
+  const tessera::ir::Kernel k = tessera::testing::cluster_exchange_kernel();
+  const std::string cuda = Runtime::emit(k);
+  CHECK(cuda.find("tessera::cluster_barrier();") != std::string::npos);
+  const tessera::CompiledKernel built = Runtime::compile_for(k, "sm_90a");
+  CHECK(built.program()->ptx().find("barrier.cluster.arrive.release") != std::string::npos);
+  CHECK(built.program()->ptx().find("barrier.cluster.wait.acquire") != std::string::npos);
+  CHECK_THROWS_WITH(Runtime::compile_for(k, "sm_80"),
+                    Catch::Matchers::Contains("cluster_barrier needs sm_90 or newer"));
 }

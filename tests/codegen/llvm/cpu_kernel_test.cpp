@@ -5,6 +5,7 @@
 #include "dsl/builder.h"
 #include "jit/compiled_kernel.h"
 #include "runtime/tensor.h"
+#include "tests/codegen/cluster_kernel.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -386,4 +387,32 @@ TEST_CASE("a local copied to a thread-dependent place is each thread's own data"
   CHECK(cuda.find("tessera::load_vec<8>(x + ") != std::string::npos);
   CHECK(cuda.find("tessera::store_vec<8>(y + ") != std::string::npos);
   CHECK(cuda.find("== thread_idx") == std::string::npos);
+}
+
+TEST_CASE("cluster barrier: the blocks of a cluster run together and see each other's writes",
+          "[cpu][kernel][cluster]") {
+  using namespace tessera::testing;
+  tessera::CompiledKernel k = compile_cpu(cluster_exchange_kernel());
+  for (const int clusters : {1, 3, 16}) {
+    const std::size_t n = static_cast<std::size_t>(clusters) * kClusterSize * kClusterRow;
+    std::vector<float> x = randn(n, 40 + clusters), work(n, kPoison), y(n, kPoison);
+    auto view = [&](std::vector<float>& v) {
+      return host(v.data(), DType::f32, {clusters, kClusterSize, kClusterRow});
+    };
+    k.launch(nullptr, view(x), view(work), view(y));
+    INFO("clusters " << clusters);
+    CHECK(y == cluster_exchange_reference(x, clusters)); // exact: same order, no NaN
+  }
+  // A grid the cluster does not divide is refused, not run.
+  KernelBuilder kb("bad_cluster");
+  Dim g = kb.dim("g");
+  auto out = kb.output("out", f32, {g});
+  kb.cluster({4});
+  kb.launch(grid(g), threads(32), [&](Var b) {
+    cluster_barrier();
+    if_(thread_idx() == 0, [&] { out[b] = 1.0f; });
+  });
+  tessera::CompiledKernel bad = compile_cpu(kb.build());
+  std::vector<float> o(6, 0.0f);
+  CHECK_THROWS_AS(bad.launch(nullptr, host(o.data(), DType::f32, {6})), UserError);
 }

@@ -404,3 +404,38 @@ TEST_CASE("hc_head (stage A + head collapse) on the CPU", "[cpu][mhc]") {
     check_close("out", out, want, 1.6e-2, 1e-2);
   }
 }
+
+TEST_CASE("hc_head in one pass (head_fused: a cluster per token tile) on the CPU", "[cpu][mhc]") {
+  // Several tiles per cluster (the persistent loop), a ragged last tile, slices that end past H
+  // (H = 1000 in 8 slices of 128) and fewer blocks than slices with columns (H = 40).
+  struct Case {
+    std::int64_t H, T;
+    int block_m, max_clusters, threads;
+  };
+  for (const Case k : {Case{1000, 1, 8, 2, 128}, Case{1000, 37, 4, 2, 64}, Case{256, 9, 2, 3, 32},
+                       Case{40, 5, 3, 1, 32}}) {
+    const mhc::Config c = config(k.H);
+    const int n = c.n();
+    const std::int64_t T = k.T, H = k.H;
+    const mk::HeadFusedParams p{.hidden = H,
+                                .n = n,
+                                .block_m = k.block_m,
+                                .threads = k.threads,
+                                .max_clusters = k.max_clusters,
+                                .rms_eps = c.rms_eps,
+                                .hc_eps = c.hc_pre_eps};
+    const auto in = mhc::inputs::make_head_inputs(c, T, 17);
+    std::vector<bf16> out(T * H, bf16::from_bits(0x7fc1));
+    std::vector<float> mix(p.cluster * T * n, std::nanf("")), sq(p.cluster * T, std::nanf(""));
+    compile_cpu(mk::head_fused(p))
+        .launch(nullptr, host(in.fn.data(), DType::f32, {n, n, H}),
+                host(in.scale.data(), DType::f32, {1}), host(in.base.data(), DType::f32, {n}),
+                host(in.residual.data(), DType::bf16, {T, n, H}),
+                host(out.data(), DType::bf16, {T, H}),
+                host(mix.data(), DType::f32, {p.cluster, T, n}),
+                host(sq.data(), DType::f32, {p.cluster, T}));
+    const auto want = mhc::ref::hc_head(c, T, in.residual, in.fn, in.scale, in.base);
+    INFO("H = " << H << ", T = " << T);
+    check_close("out", out, want, 1.6e-2, 1e-2);
+  }
+}

@@ -38,8 +38,12 @@ inline Config make_config(std::int64_t H, float post_mult = 1.0f) {
 }
 
 /** The plan of a case on a kReferenceSmCount-SM GPU. */
-inline Plan reference_plan(const OpCase& oc) {
-  return make_plan({.op = oc.op, .config = oc.config, .tokens = oc.tokens, .target = gpu_target()});
+/** The plan for an H100/H200 (cc_major 9), or for an A100-class GPU (8: no clusters). */
+inline Plan reference_plan(const OpCase& oc, int cc_major = 9) {
+  return make_plan({.op = oc.op,
+                    .config = oc.config,
+                    .tokens = oc.tokens,
+                    .target = gpu_target(kReferenceSmCount, 0, cc_major)});
 }
 
 /** The GPU tests' cases, T = 0 included, grouped by op in the order of ops_gpu_test.cpp. */

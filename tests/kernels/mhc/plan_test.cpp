@@ -30,8 +30,9 @@ mhc::Config config(std::int64_t H) {
   return c;
 }
 
-mhc::Plan plan(Op op, const mhc::Config& c, std::int64_t T, int sm_count = 132) {
-  return mhc::make_plan({.op = op, .config = c, .tokens = T, .target = mhc::gpu_target(sm_count)});
+mhc::Plan plan(Op op, const mhc::Config& c, std::int64_t T, int sm_count = 132, int cc_major = 9) {
+  return mhc::make_plan(
+      {.op = op, .config = c, .tokens = T, .target = mhc::gpu_target(sm_count, 0, cc_major)});
 }
 
 std::vector<std::string> labels(const mhc::Plan& p) {
@@ -204,9 +205,10 @@ TEST_CASE("stage A: the token-tile tensor-core kernel from the measured crossove
       plan(Op::mhc_pre, fp32, 128).launches[0].params));
   const auto& f = params<kernels::StageAMmaParams>(plan(Op::mhc_pre, fp32, 129).launches[0]);
   CHECK(f.precision == mhc::GemmPrecision::fp32);
-  CHECK(
-      std::holds_alternative<kernels::StageAParams>(plan(Op::hc_head, c, 128).launches[0].params));
-  const mhc::Plan head = plan(Op::hc_head, c, 4096);
+  // (hc_head's two-kernel form: sm_80; sm_90+ runs head_fused.)
+  CHECK(std::holds_alternative<kernels::StageAParams>(
+      plan(Op::hc_head, c, 128, 132, 8).launches[0].params));
+  const mhc::Plan head = plan(Op::hc_head, c, 4096, 132, 8);
   const auto& h = params<kernels::StageAMmaParams>(head.launches[0]);
   CHECK(h.rows == 4);
   CHECK(h.precision == mhc::GemmPrecision::fp32);
@@ -249,7 +251,22 @@ TEST_CASE("mhc_post's tile and hc_head's fp32 projection", "[mhc][plan][cpu]") {
   const mhc::Config c = config(4096);
   CHECK(params<kernels::PostParams>(plan(Op::mhc_post, c, 16).launches[0]).tile_h == 256);
   CHECK(params<kernels::PostParams>(plan(Op::mhc_post, c, 17).launches[0]).tile_h == 512);
-  const mhc::Plan head = plan(Op::hc_head, c, 3);
+  // sm_90+: one pass, a cluster of 8 blocks per token tile, one block per SM; its partials
+  // take the workspace's split slots.
+  for (const std::int64_t T : {1, 3, 4096}) {
+    const mhc::Plan fused = plan(Op::hc_head, c, T);
+    REQUIRE(labels(fused) == std::vector<std::string>{"head_fused"});
+    const auto& f = params<kernels::HeadFusedParams>(fused.launches[0]);
+    CHECK(f.cluster == 8);
+    CHECK(f.max_clusters == 132 / 8);
+    CHECK(f.slice() == 512);
+    CHECK(fused.splits == f.cluster);
+    CHECK(fused.launches[0].kernel().cluster == std::vector<int>{1, 8});
+  }
+  CHECK(params<kernels::HeadFusedParams>(plan(Op::hc_head, config(1000), 5).launches[0]).slice() ==
+        128);
+  // sm_80: stage A, then the collapse.
+  const mhc::Plan head = plan(Op::hc_head, c, 3, 132, 8);
   CHECK(labels(head) == std::vector<std::string>{"stage_a", "head_collapse"});
   const auto& a = params<kernels::StageAParams>(head.launches[0]);
   CHECK(a.rows == 4);
@@ -340,7 +357,7 @@ TEST_CASE("registry entries and emit plans come from the plans", "[mhc][plan][cp
         std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post",
                                  "mhc_fused_post_pre.stage_a", "mhc_fused_post_pre.big_fuse"});
   CHECK(mhc::mhc_kernel_entries("hc_head") ==
-        std::vector<std::string>{"hc_head.stage_a", "hc_head.head_collapse"});
+        std::vector<std::string>{"hc_head.head_fused", "hc_head.stage_a", "hc_head.head_collapse"});
   mhc::register_kernels();
   const auto& reg = tessera::KernelRegistry::global();
   const tessera::KernelParams p = reg.resolve("mhc_pre.stage_a", {"hidden=4096", "tokens=1024"});
