@@ -56,10 +56,10 @@ ir::Kernel head_collapse(const HeadCollapseParams& p) {
 namespace tessera::mhc::kernels {
 
 std::string describe(const HeadFusedParams& p) {
-  return fmt::format("H={} n={} cluster={} block_m={} threads={} max_clusters={} rms_eps={:g} "
-                     "hc_eps={:g}",
-                     p.hidden, p.n, p.cluster, p.block_m, p.threads, p.max_clusters, p.rms_eps,
-                     p.hc_eps);
+  return fmt::format("H={} n={} cluster={} block_m={} threads={} max_clusters={} stages={} "
+                     "rms_eps={:g} hc_eps={:g}",
+                     p.hidden, p.n, p.cluster, p.block_m, p.threads, p.max_clusters, p.stages,
+                     p.rms_eps, p.hc_eps);
 }
 
 ir::Kernel head_fused(const HeadFusedParams& p) {
@@ -68,7 +68,8 @@ ir::Kernel head_fused(const HeadFusedParams& p) {
   const int bm = p.block_m;
   const int nt = p.threads;
   const int hs = static_cast<int>(p.slice());
-  if (p.hidden < 1 || n < 1 || S < 2 || bm < 1 || nt < 32 || nt % 32 != 0 || p.max_clusters < 1) {
+  if (p.hidden < 1 || n < 1 || S < 2 || bm < 1 || nt < 32 || nt % 32 != 0 || p.max_clusters < 1 ||
+      p.stages < 1) {
     throw InternalError(fmt::format("mhc head_fused: bad parameters ({})", describe(p)));
   }
   const int H = static_cast<int>(p.hidden);
@@ -90,7 +91,7 @@ ir::Kernel head_fused(const HeadFusedParams& p) {
     pdl_wait(); // check_pdl: no global access before it, weights included
     auto fn_s = shared(f32, {n, n, hs}, "fn_s");
     copy(fn[all][all][range(h0, hs)], fn_s);
-    serial(ceil_div(tiles - pc, Expr(p.max_clusters)), [&](Var i) {
+    pipelined(ceil_div(tiles - pc, Expr(p.max_clusters)), p.stages, [&](Var i) {
       Expr tl = pc + i * p.max_clusters;
       // The residual tile's slice stays in shared memory from the projection to the collapse:
       // the row is read from DRAM once.
@@ -126,11 +127,17 @@ ir::Kernel head_fused(const HeadFusedParams& p) {
       });
       const int warps = nt / 32;
       auto warp_part = shared(f32, {warps, vals}, "warp_part");
-      auto total = local(f32, {}, "total");
+      auto total = local(f32, {vals}, "total");
       for (int v = 0; v < vals; ++v) {
-        total = warp_sum(Expr(acc[v]));
-        if_(lane_idx() == 0, [&] { warp_part[warp_idx()][v] = total; });
+        total[v] = warp_sum(Expr(acc[v]));
       }
+      // One guarded statement for all the stores: the barrier pass cannot tell that lane 0 of
+      // each warp writes its own row, and would fence every store from the previous one.
+      if_(lane_idx() == 0, [&] {
+        for (int v = 0; v < vals; ++v) {
+          warp_part[warp_idx()][v] = total[v];
+        }
+      });
       barrier();
       if_(tid < vals, [&] {
         Expr sum = warp_part[0][tid];

@@ -170,6 +170,8 @@ struct HeadFusedParams {
   int block_m = 8; ///< tokens per tile
   int threads = 128;
   int max_clusters = 16;
+  /** Residual tiles in flight per block: 2 loads tile i + 1 (cp.async) while tile i computes. */
+  int stages = 2;
   float rms_eps = 1e-6f;
   float hc_eps = 1e-6f;
 

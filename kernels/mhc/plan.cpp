@@ -121,10 +121,11 @@ kernels::HeadFusedParams head_fused_params(const PlanTarget& target, const Confi
     p.max_clusters = 2; // a cluster is `cluster` host threads
     return p;
   }
-  // TESSERA_MHC_HEAD_{CLUSTER,BLOCK_M,THREADS,CLUSTERS}: fixed values, for measurements.
+  // TESSERA_MHC_HEAD_{CLUSTER,BLOCK_M,THREADS,STAGES,CLUSTERS}: fixed values, for measurements.
   p.cluster = static_cast<int>(override_or("TESSERA_MHC_HEAD_CLUSTER", p.cluster, 2, 8));
   p.block_m = static_cast<int>(override_or("TESSERA_MHC_HEAD_BLOCK_M", p.block_m, 1, 32));
   p.threads = static_cast<int>(override_or("TESSERA_MHC_HEAD_THREADS", p.threads, 32, 1024));
+  p.stages = static_cast<int>(override_or("TESSERA_MHC_HEAD_STAGES", p.stages, 1, 4));
   // One block per SM (the slices of fn and of the residual tile fill most of its shared memory).
   p.max_clusters = static_cast<int>(
       override_or("TESSERA_MHC_HEAD_CLUSTERS", std::max(1, sm_count / p.cluster), 1, 4096));

@@ -3,8 +3,11 @@
 #include "tools/npy.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 
 using tessera::cli::encode_npy;
 using tessera::cli::NpyArray;
@@ -80,4 +83,32 @@ TEST_CASE("npy errors name the file and the problem", "[npy]") {
   CHECK_THROWS_WITH(parse_npy(v9, "v.npy"), Contains("unsupported .npy format version 9"));
   CHECK_THROWS_WITH(tessera::cli::read_npy("/nonexistent/x.npy"),
                     Contains("cannot read '/nonexistent/x.npy': No such file"));
+}
+
+TEST_CASE("read_npy checks the header against the file size before reading the payload", "[npy]") {
+  // A 16 GiB sparse file (no disk space used) whose header claims 4 floats: refused from the
+  // header and the file's size alone. Reading the whole file first (as read_npy once did) would
+  // allocate 16 GiB before finding out.
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("tessera-npy-sparse-" + std::to_string(::getpid()) + ".npy"))
+                               .string();
+  const auto head = image("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 16);
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    REQUIRE(std::fwrite(head.data(), 1, head.size(), f) == head.size());
+    std::fclose(f);
+  }
+  REQUIRE(::truncate(path.c_str(), std::int64_t{16} << 30) == 0);
+  const std::int64_t payload =
+      (std::int64_t{16} << 30) - static_cast<std::int64_t>(head.size() - 16);
+  CHECK_THROWS_WITH(
+      tessera::cli::read_npy(path),
+      Catch::Contains("needs 16 data bytes, the file has " + std::to_string(payload)));
+  // The same header with its 16 bytes reads back, payload in place.
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(head.size())) == 0);
+  const NpyArray a = tessera::cli::read_npy(path);
+  CHECK(a.shape == std::vector<std::int64_t>{4});
+  CHECK(a.bytes.size() == 16);
+  std::filesystem::remove(path);
 }
