@@ -192,6 +192,14 @@ Expr cast(DType t, Expr e) {
   return convert(e, t);
 }
 
+Expr store_conversion(DType t, Expr e) {
+  require_defined(e, "store");
+  if (is_float(e.type()) && is_integer(t)) {
+    return e; // silent narrowing: left for the verifier to refuse with the buffer's name
+  }
+  return convert(e, t);
+}
+
 Expr ceil_div(Expr a, Expr b) {
   return (a + b - 1) / b;
 }

@@ -39,6 +39,10 @@ Expr max(Expr a, Expr b);
 Expr select(Expr cond, Expr t, Expr f);
 /** Type conversion; float→bf16/f16 rounds to nearest even, float→int truncates. */
 Expr cast(DType t, Expr e);
+/** The conversion a store, fill or atomic applies to its value (`x[i] = v`): cast(t, e), except
+ *  from a floating-point type to an integer one, which truncates and so must be written as
+ *  cast(): such a value is kept as it is, and the verifier refuses it at build(). */
+Expr store_conversion(DType t, Expr e);
 /** Ceiling division of non-negative integers. */
 Expr ceil_div(Expr a, Expr b);
 

@@ -196,7 +196,7 @@ const TileRef& TileRef::operator=(const Expr& value) const {
     throw UserError(fmt::format("{}: storing an undefined expression into '{}'",
                                 kernel_context(t, t.loc()), buffer_->name));
   }
-  t.emit(Store::make(buffer_, std::move(idx), cast(buffer_->dtype, value), t.loc()));
+  t.emit(Store::make(buffer_, std::move(idx), store_conversion(buffer_->dtype, value), t.loc()));
   return *this;
 }
 
@@ -368,7 +368,8 @@ void atomic(AtomicOp op, const TileRef& element, Expr value, const Loc& loc) {
   const Expr e = element; // validates full scalar indexing
   const Load* load = e.as<Load>();
   t.emit(Atomic::make(op, element.buffer(), load->indices,
-                      cast(element.buffer()->dtype, std::move(value)), SourceLoc::from(loc)));
+                      store_conversion(element.buffer()->dtype, std::move(value)),
+                      SourceLoc::from(loc)));
 }
 } // namespace
 

@@ -5,6 +5,7 @@
 #include "ir/visitor.h"
 
 #include <fmt/format.h>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -92,6 +93,33 @@ protected:
     }
   }
 };
+
+/** For each (buffer, dimension) a statement subtree stores to: the one index expression every
+ *  store there uses, or null where they use different ones. */
+class StoreIndices : public IRVisitor {
+public:
+  std::map<std::pair<const BufferNode*, std::size_t>, const ExprNode*> index;
+
+protected:
+  void visit_store(const Store* op) override {
+    for (std::size_t d = 0; d < op->indices.size(); ++d) {
+      const ExprNode* e = op->indices[d].get();
+      auto [it, inserted] = index.try_emplace({op->buffer.get(), d}, e);
+      if (!inserted && it->second != e) {
+        it->second = nullptr;
+      }
+    }
+    IRVisitor::visit_store(op);
+  }
+};
+
+std::string extents_string(const std::vector<std::int64_t>& extents) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < extents.size(); ++i) {
+    s += (i ? ", " : "") + std::to_string(extents[i]);
+  }
+  return s + "}";
+}
 
 // ---------------------------------------------------------------------------------------------
 // Kernel-level checks (launch shape, parameters)
@@ -304,6 +332,7 @@ protected:
     }
     check_buffer_in_scope(op->buffer);
     ctx_.check_indices(loc_, op->buffer, op->indices, "read");
+    check_parallel_indices(op->buffer, op->indices, false);
     IRVisitor::visit_load(op);
   }
 
@@ -400,9 +429,14 @@ protected:
       bind_loop_var(op->vars[i], true);
     }
     parallel_ = op;
+    parallel_guards_ = 0;
+    StoreIndices stores;
+    stores.visit(op->body);
+    parallel_stores_ = std::move(stores.index);
     visit(op->body);
     parallel_ = nullptr;
     parallel_locals_.clear();
+    parallel_stores_.clear();
     for (const Expr& v : op->vars) {
       unbind_loop_var(v);
     }
@@ -418,8 +452,10 @@ protected:
     if (varying) {
       divergent_.push_back(op);
     }
+    parallel_guards_ += parallel_ ? 1 : 0;
     visit(op->then_case);
     visit(op->else_case);
+    parallel_guards_ -= parallel_ ? 1 : 0;
     if (varying) {
       divergent_.pop_back();
     }
@@ -454,6 +490,7 @@ protected:
     loc_ = op->loc;
     check_buffer_in_scope(op->buffer);
     ctx_.check_indices(loc_, op->buffer, op->indices, "store");
+    check_parallel_indices(op->buffer, op->indices, true);
     ctx_.check_writable(loc_, op->buffer, "store");
     ctx_.check_value_type(loc_, op->buffer, op->value, "store");
     if (parallel_ && op->buffer->scope == Scope::local &&
@@ -481,6 +518,7 @@ protected:
     loc_ = op->loc;
     check_buffer_in_scope(op->buffer);
     check_atomic(ctx_, op);
+    check_parallel_indices(op->buffer, op->indices, false);
     IRVisitor::visit_atomic(op);
   }
 
@@ -572,6 +610,55 @@ private:
                                 b->name, b->loc.str()));
   }
 
+  /** Inside a parallel loop, an index that is exactly one of the loop's variables runs over the
+   *  loop's extent, which must fit the buffer's dimension: a larger extent reaches past it
+   *  (refused unless an if_() inside the loop may guard the access), and a fragment whose stores
+   *  in the loop all index that dimension by the variable alone, over a smaller extent, is left
+   *  partly unwritten (the CPU target would run it so; the CUDA lowering refuses it later, and
+   *  without the extents, once the fragment is distributed over threads). Other index
+   *  expressions (`h + 32`, `63 - h`), smaller extents in reads and in shared or local stores
+   *  are legitimate and not checked. */
+  void check_parallel_indices(const Buffer& b, const std::vector<Expr>& indices, bool store) {
+    if (parallel_ == nullptr || b->scope == Scope::global) {
+      return;
+    }
+    const Parallel* p = parallel_;
+    for (std::size_t d = 0; d < indices.size(); ++d) {
+      for (std::size_t k = 0; k < p->vars.size() && k < p->extents.size(); ++k) {
+        if (!indices[d].same_as(p->vars[k])) {
+          continue;
+        }
+        const std::int64_t extent = p->extents[k];
+        const std::int64_t dim = const_extent(b, static_cast<int>(d));
+        const std::string var = p->vars[k].as<Var>()->name;
+        if (dim < 0 || extent == dim) {
+          continue;
+        }
+        if (extent > dim && parallel_guards_ == 0) {
+          ctx_.fail(p->loc,
+                    fmt::format("parallel({}) indexes dimension {} of {} (declared at {}) with "
+                                "its loop variable '{}', whose extent {} is larger than the "
+                                "dimension's {}: iterations {} to {} access '{}' out of range; "
+                                "make the parallel extent {}, or guard the access with if_()",
+                                extents_string(p->extents), d, describe(b), b->loc.str(), var,
+                                extent, dim, dim, extent - 1, b->name, dim));
+        }
+        const auto it = parallel_stores_.find({b.get(), d});
+        if (extent < dim && store && b->scope == Scope::fragment && it != parallel_stores_.end() &&
+            it->second == indices[d].get()) {
+          ctx_.fail(p->loc,
+                    fmt::format("parallel({}) writes {} (declared at {}) indexing dimension {} "
+                                "with its loop variable '{}', whose extent {} is smaller than the "
+                                "dimension's {}: the loop never writes elements {} to {} of that "
+                                "dimension; make the parallel extent {} (the fragment's shape), or "
+                                "declare '{}' with extent {}",
+                                extents_string(p->extents), describe(b), b->loc.str(), d, var,
+                                extent, dim, extent, dim - 1, dim, b->name, extent));
+        }
+      }
+    }
+  }
+
   /** Shared buffers in a pipelined loop get one copy per stage; allocations are rounded to the
    *  16 bytes the shared-memory planner aligns them to. */
   void account_shared(const Buffer& b) {
@@ -610,6 +697,8 @@ private:
 
   const Parallel* parallel_ = nullptr;
   std::unordered_set<const BufferNode*> parallel_locals_;
+  int parallel_guards_ = 0; ///< if_() statements entered inside the parallel body
+  std::map<std::pair<const BufferNode*, std::size_t>, const ExprNode*> parallel_stores_;
   std::vector<const ThreadRange*> thread_ranges_;
   std::vector<const StmtNode*> divergent_;
 };

@@ -43,6 +43,16 @@ void VerifyContext::check_indices(const SourceLoc& loc, const Buffer& b,
       fail(loc, fmt::format("{} of '{}': index {} is {}, not an integer", what, b->name, d,
                             indices[d].defined() ? dtype_name(indices[d].type()) : "undefined"));
     }
+    // Shared, fragment and local buffers have constant shapes: a constant index outside one is
+    // a mistake on every target.
+    const IntImm* c = indices[d].as<IntImm>();
+    const std::int64_t extent = const_extent(b, static_cast<int>(d));
+    if (b->scope != Scope::global && c != nullptr && extent >= 0 &&
+        (c->value < 0 || c->value >= extent)) {
+      fail(loc, fmt::format("{} of {} (declared at {}): constant index {} of dimension {} is "
+                            "outside [0, {})",
+                            what, describe(b), b->loc.str(), c->value, d, extent));
+    }
   }
 }
 
@@ -58,6 +68,14 @@ void VerifyContext::check_value_type(const SourceLoc& loc, const Buffer& b, cons
                                      const char* what) const {
   if (!value.defined()) {
     fail(loc, fmt::format("{} into '{}' has no value", what, b->name));
+  }
+  if (is_float(value.type()) && is_integer(b->dtype)) {
+    // The front end converts stored values implicitly, but not float to integer (it truncates).
+    fail(loc, fmt::format("{} into {} with a value of type {} would truncate it to {} silently; "
+                          "write cast({}, value) to convert it explicitly, or declare '{}' with "
+                          "a floating-point type",
+                          what, describe(b), dtype_name(value.type()), dtype_name(b->dtype),
+                          dtype_name(b->dtype), b->name));
   }
   if (value.type() != b->dtype) {
     fail(loc, fmt::format("{} into {} with a value of type {}; cast it to {}", what, describe(b),

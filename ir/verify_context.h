@@ -22,12 +22,14 @@ public:
   /** Throws UserError for a mistake at `loc` (the kernel's own location when loc is unknown). */
   [[noreturn]] void fail(const SourceLoc& loc, const std::string& message) const;
 
-  /** Indices of an element access: one per dimension, each an integer expression. */
+  /** Indices of an element access: one per dimension, each an integer expression; constant
+   *  indices into a shared, fragment or local buffer inside its shape. */
   void check_indices(const SourceLoc& loc, const Buffer& b, const std::vector<Expr>& indices,
                      const char* what) const;
   /** The destination of a write must be writable (not an input tensor). */
   void check_writable(const SourceLoc& loc, const Buffer& b, const char* what) const;
-  /** A value stored into `b` has `b`'s element type (the front end inserts casts). */
+  /** A value stored into `b` has `b`'s element type (the front end inserts casts, except from
+   *  float to integer: that narrowing must be an explicit cast()). */
   void check_value_type(const SourceLoc& loc, const Buffer& b, const Expr& value,
                         const char* what) const;
   /** A region has one range per dimension, integer starts, positive extents, and stays inside

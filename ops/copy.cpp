@@ -67,6 +67,14 @@ void Copy::verify(const VerifyContext& ctx) const {
     ctx.fail(loc, fmt::format("copy from '{}' to '{}': shapes {} and {} differ", s->name, d->name,
                               shape_string(src_shape), shape_string(dst_shape)));
   }
+  if (is_float(s->dtype) && is_integer(d->dtype)) {
+    ctx.fail(loc, fmt::format("copy from {} to {} would truncate {} to {} silently; copy into a "
+                              "floating-point tile and store cast({}, ...) of its elements in a "
+                              "parallel loop to convert explicitly, or declare '{}' with a "
+                              "floating-point type",
+                              describe(s), describe(d), dtype_name(s->dtype), dtype_name(d->dtype),
+                              dtype_name(d->dtype), d->name));
+  }
   ctx.check_writable(loc, d, "copy");
 }
 

@@ -81,7 +81,8 @@ void fill(const TileRef& dst, Expr value, Loc loc) {
     throw UserError(fmt::format("{}: fill() takes a whole buffer ('{}')",
                                 detail::error_context("fill", loc), dst.buffer()->name));
   }
-  detail::emit(ops::Fill::make(dst.buffer(), cast(dst.buffer()->dtype, std::move(value)),
+  detail::emit(ops::Fill::make(dst.buffer(),
+                               store_conversion(dst.buffer()->dtype, std::move(value)),
                                ir::SourceLoc::from(loc)),
                "fill");
 }

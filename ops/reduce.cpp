@@ -68,6 +68,13 @@ void Reduce::verify(const VerifyContext& ctx) const {
     ctx.fail(loc, fmt::format("reduce_{} from '{}' into '{}': booleans cannot be reduced", name,
                               src->name, dst->name));
   }
+  if (is_float(src->dtype) && is_integer(dst->dtype)) {
+    ctx.fail(loc, fmt::format("reduce_{} of {} into {} would truncate the {} result to {} "
+                              "silently; reduce into a floating-point buffer and cast({}, ...) "
+                              "the result explicitly",
+                              name, describe(src), describe(dst), dtype_name(src->dtype),
+                              dtype_name(dst->dtype), dtype_name(dst->dtype)));
+  }
   std::vector<std::int64_t> src_shape, dst_shape;
   for (std::size_t d = 0; d < src->shape.size(); ++d) {
     src_shape.push_back(const_extent(src, static_cast<int>(d)));
