@@ -8,7 +8,18 @@ namespace tessera::dsl {
 
 using namespace ir;
 
+namespace detail {
+std::string trace_context(); // dsl/kernel_builder.h (its Var alias would hide ir::Var here)
+} // namespace detail
+
 namespace {
+
+/** A trace-time error: prefixed with "kernel 'k' at file:line" (the DSL statement being traced)
+ *  inside a launch body, as the builder's own errors are. */
+[[noreturn]] void fail(const std::string& problem) {
+  const std::string where = detail::trace_context();
+  throw UserError(where.empty() ? problem : fmt::format("{}: {}", where, problem));
+}
 
 int float_rank(DType t) {
   switch (t) {
@@ -42,7 +53,7 @@ Expr convert(const Expr& e, DType t) {
 
 void require_defined(const Expr& e, const char* what) {
   if (!e.defined()) {
-    throw UserError(fmt::format("{}: operand is an undefined expression", what));
+    fail(fmt::format("{}: operand is an undefined expression", what));
   }
 }
 
@@ -50,11 +61,11 @@ Expr arith(BinaryOp op, Expr a, Expr b) {
   require_defined(a, binary_op_name(op));
   require_defined(b, binary_op_name(op));
   if (a.type() == DType::boolean || b.type() == DType::boolean) {
-    throw UserError(fmt::format("operator {} cannot take a boolean operand", binary_op_name(op)));
+    fail(fmt::format("operator {} cannot take a boolean operand", binary_op_name(op)));
   }
   auto [x, y] = promote(std::move(a), std::move(b));
   if (op == BinaryOp::Mod && is_float(x.type())) {
-    throw UserError("operator % needs integer operands");
+    fail("operator % needs integer operands");
   }
   return Binary::make(op, x, y);
 }
@@ -139,8 +150,7 @@ Expr logical(BinaryOp op, Expr a, Expr b) {
   require_defined(a, binary_op_name(op));
   require_defined(b, binary_op_name(op));
   if (a.type() != DType::boolean || b.type() != DType::boolean) {
-    throw UserError(
-        fmt::format("operator {} needs boolean operands (comparisons)", binary_op_name(op)));
+    fail(fmt::format("operator {} needs boolean operands (comparisons)", binary_op_name(op)));
   }
   return Binary::make(op, a, b);
 }
@@ -173,7 +183,7 @@ Expr operator||(Expr a, Expr b) {
 Expr operator!(Expr a) {
   require_defined(a, "!");
   if (a.type() != DType::boolean) {
-    throw UserError("operator ! needs a boolean operand");
+    fail("operator ! needs a boolean operand");
   }
   return Unary::make(UnaryOp::Not, a);
 }
@@ -181,7 +191,7 @@ Expr operator!(Expr a) {
 Expr select(Expr cond, Expr t, Expr f) {
   require_defined(cond, "select");
   if (cond.type() != DType::boolean) {
-    throw UserError("select: the condition must be boolean (a comparison)");
+    fail("select: the condition must be boolean (a comparison)");
   }
   auto [x, y] = promote(std::move(t), std::move(f));
   return Select::make(cond, x, y);
@@ -247,7 +257,7 @@ Expr fma(Expr a, Expr b, Expr c) {
   x = convert(x, xy.type());
   y = convert(y, xy.type());
   if (!is_float(z.type())) {
-    throw UserError("fma needs floating-point operands");
+    fail("fma needs floating-point operands");
   }
   return Call::make(CallOp::fma, {x, y, z});
 }
@@ -263,7 +273,7 @@ Expr lane_idx() {
 }
 Expr block_idx(int axis) {
   if (axis < 0 || axis > 2) {
-    throw UserError(fmt::format("block_idx: axis {} is not 0, 1 or 2", axis));
+    fail(fmt::format("block_idx: axis {} is not 0, 1 or 2", axis));
   }
   static const char* names[] = {"block_x", "block_y", "block_z"};
   return Var::make(DType::i32, names[axis], VarKind::block_idx, axis);
@@ -272,7 +282,7 @@ Expr block_idx(int axis) {
 namespace {
 void check_width(int width, const char* what) {
   if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
-    throw UserError(fmt::format("{}: width {} is not a power of two in [1, 32]", what, width));
+    fail(fmt::format("{}: width {} is not a power of two in [1, 32]", what, width));
   }
 }
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "dsl/verifier.h"
+#include "ir/printer.h"
 
 #include <fmt/format.h>
 
@@ -95,81 +96,160 @@ TileRef allocate(Scope scope, DType dtype, std::vector<std::int64_t> shape, std:
 // Slices and TileRef
 // ---------------------------------------------------------------------------------------------
 
-Slice tile(Expr index, std::int64_t size) {
+namespace {
+
+/** "kernel 'k' at file:line" while tracing (at `use`, else the innermost DSL statement),
+ *  "at file:line" outside a launch body when `use` is known, else "". */
+std::string use_context(const SourceLoc& use) {
+  if (current_trace != nullptr) {
+    return kernel_context(*current_trace, use.line > 0 ? use : current_trace->loc());
+  }
+  return use.line > 0 ? fmt::format("at {}", use.str()) : std::string();
+}
+
+/** `problem` prefixed with use_context(use). */
+std::string at_use(const SourceLoc& use, const std::string& problem) {
+  const std::string where = use_context(use);
+  return where.empty() ? problem : fmt::format("{}: {}", where, problem);
+}
+
+std::string shape_str(const Buffer& b) {
+  std::string s = "[";
+  for (std::size_t d = 0; d < b->shape.size(); ++d) {
+    s += (d ? ", " : "") + to_string(b->shape[d]);
+  }
+  return s + "]";
+}
+
+/** "('f' declared at file.cpp:12 with shape [4, 8])": the buffer's own line, as extra context. */
+std::string declared(const Buffer& b) {
+  if (b->loc.line > 0) {
+    return fmt::format("('{}' declared at {} with shape {})", b->name, b->loc.str(), shape_str(b));
+  }
+  return fmt::format("('{}' has shape {})", b->name, shape_str(b));
+}
+
+/** How to index every dimension of `b`: "f[i][j]", "sum[0]" (extent-1 dimensions get 0). */
+std::string element_pattern(const Buffer& b) {
+  static const char* const names[] = {"i", "j", "k", "l"};
+  std::string s = b->name;
+  for (std::size_t d = 0; d < b->shape.size(); ++d) {
+    const IntImm* imm = b->shape[d].as<IntImm>();
+    s += fmt::format("[{}]", imm && imm->value == 1 ? "0"
+                             : d < 4                ? names[d]
+                                                    : fmt::format("i{}", d).c_str());
+  }
+  return s;
+}
+
+std::string indices_str(std::size_t n) {
+  return n == 1 ? "1 index" : fmt::format("{} indices", n);
+}
+
+/** The hint for an element access with too few / too many indices. */
+std::string index_hint(const Buffer& b) {
+  if (b->shape.empty()) {
+    return fmt::format("'{}' is a scalar: use it without an index ({} = {} + v)", b->name, b->name,
+                       b->name);
+  }
+  return fmt::format("index it as {}", element_pattern(b));
+}
+
+} // namespace
+
+Slice tile(Expr index, std::int64_t size, Loc loc) {
   if (size <= 0) {
-    throw UserError(fmt::format("tile(): size must be positive (got {})", size));
+    throw UserError(
+        at_use(SourceLoc::from(loc), fmt::format("tile(): size must be positive (got {})", size)));
   }
   return Slice{cast(DType::i32, index) * Expr(static_cast<int>(size)), size, false};
 }
 
-Slice range(Expr start, std::int64_t extent) {
+Slice range(Expr start, std::int64_t extent, Loc loc) {
   if (extent <= 0) {
-    throw UserError(fmt::format("range(): extent must be positive (got {})", extent));
+    throw UserError(at_use(SourceLoc::from(loc),
+                           fmt::format("range(): extent must be positive (got {})", extent)));
   }
   return Slice{cast(DType::i32, std::move(start)), extent, false};
 }
 
 TileRef::TileRef(Buffer buffer) : buffer_(std::move(buffer)) {}
 
-namespace {
-void check_can_index(const Buffer& b, std::size_t indexed) {
-  if (!b) {
-    throw UserError("indexing an empty TileRef");
-  }
-  if (indexed >= b->shape.size()) {
-    throw UserError(fmt::format("buffer '{}' (declared at {}) has rank {}: too many indices",
-                                b->name, b->loc.str(), b->shape.size()));
-  }
-}
-} // namespace
-
-TileRef TileRef::operator[](Expr index) const {
-  check_can_index(buffer_, ranges_.size());
-  if (!index.defined() || !is_integer(index.type())) {
-    throw UserError(fmt::format("buffer '{}': index {} must be an integer expression",
-                                buffer_->name, ranges_.size()));
-  }
-  TileRef r = *this;
-  r.ranges_.push_back(Range{cast(DType::i32, std::move(index)), 1, true});
-  return r;
+SourceLoc TileRef::use_loc(const SourceLoc& fallback) const {
+  return indexed_at_.line > 0 ? indexed_at_ : fallback;
 }
 
-TileRef TileRef::operator[](Slice s) const {
-  check_can_index(buffer_, ranges_.size());
-  TileRef r = *this;
-  r.ranges_.push_back(Range{std::move(s.start), s.extent, false});
-  return r;
-}
-
-TileRef TileRef::operator[](AllSlice) const {
-  check_can_index(buffer_, ranges_.size());
-  const std::int64_t e = const_extent(buffer_, static_cast<int>(ranges_.size()));
-  if (e < 0) {
-    // A dynamic dimension taken whole: only sensible for global tensors, whose copies clip.
-    throw UserError(fmt::format("buffer '{}': `all` over dynamic dimension {} is not supported; "
-                                "use tile() or range()",
-                                buffer_->name, ranges_.size()));
+TileRef TileRef::operator[](IndexArg index) const {
+  const SourceLoc loc = SourceLoc::from(index.loc());
+  if (!buffer_) {
+    throw UserError(at_use(loc, "indexing an empty TileRef (a buffer handle never assigned)"));
+  }
+  const std::size_t rank = buffer_->shape.size();
+  if (ranges_.size() >= rank) {
+    throw UserError(at_use(
+        loc, fmt::format("too many indices for buffer '{}': it takes {}, this is index {} {}; {}",
+                         buffer_->name, indices_str(rank), ranges_.size() + 1, declared(buffer_),
+                         index_hint(buffer_))));
   }
   TileRef r = *this;
-  r.ranges_.push_back(Range{Expr(0), e, false});
+  r.indexed_at_ = loc;
+  switch (index.kind()) {
+  case IndexArg::Kind::scalar: {
+    const Expr& e = index.scalar();
+    if (!e.defined() || !is_integer(e.type())) {
+      throw UserError(at_use(
+          loc,
+          fmt::format("index {} of buffer '{}' is {}, not an integer {}; convert it with "
+                      "cast(i32, ...)",
+                      ranges_.size(), buffer_->name,
+                      e.defined() ? std::string(dtype_name(e.type())) : "an undefined expression",
+                      declared(buffer_))));
+    }
+    r.ranges_.push_back(Range{cast(DType::i32, e), 1, true});
+    break;
+  }
+  case IndexArg::Kind::slice:
+    r.ranges_.push_back(Range{index.slice().start, index.slice().extent, false});
+    break;
+  case IndexArg::Kind::all: {
+    const std::int64_t e = const_extent(buffer_, static_cast<int>(ranges_.size()));
+    if (e < 0) {
+      // A dynamic dimension taken whole: only sensible for global tensors, whose copies clip.
+      throw UserError(at_use(
+          loc, fmt::format("buffer '{}': `all` over dynamic dimension {} is not supported {}; "
+                           "use tile() or range()",
+                           buffer_->name, ranges_.size(), declared(buffer_))));
+    }
+    r.ranges_.push_back(Range{Expr(0), e, false});
+    break;
+  }
+  }
   return r;
 }
 
 TileRef::operator Expr() const {
+  return read(SourceLoc{});
+}
+
+Expr TileRef::read(const SourceLoc& where) const {
+  const SourceLoc loc = use_loc(where);
   if (!buffer_) {
-    throw UserError("reading an empty TileRef");
+    throw UserError(at_use(loc, "reading an empty TileRef (a buffer handle never assigned)"));
   }
   if (ranges_.size() != buffer_->shape.size()) {
-    throw UserError(fmt::format("reading buffer '{}' (declared at {}) needs {} indices, got {}",
-                                buffer_->name, buffer_->loc.str(), buffer_->shape.size(),
-                                ranges_.size()));
+    throw UserError(
+        at_use(loc, fmt::format("reading buffer '{}' needs {}, got {} {}; {}", buffer_->name,
+                                indices_str(buffer_->shape.size()), ranges_.size(),
+                                declared(buffer_), index_hint(buffer_))));
   }
   std::vector<Expr> idx;
   for (const Range& r : ranges_) {
     if (!r.squeezed) {
-      throw UserError(fmt::format("reading buffer '{}': a slice is not an element; index every "
-                                  "dimension with a scalar",
-                                  buffer_->name));
+      throw UserError(
+          at_use(loc, fmt::format("reading buffer '{}': a slice is not an element {}; index every "
+                                  "dimension with a scalar ({}), or pass the slice to a tile op "
+                                  "such as copy()",
+                                  buffer_->name, declared(buffer_), element_pattern(buffer_))));
     }
     idx.push_back(r.start);
   }
@@ -178,34 +258,46 @@ TileRef::operator Expr() const {
 
 const TileRef& TileRef::operator=(const Expr& value) const {
   Trace& t = trace("store");
+  const SourceLoc loc = use_loc(t.loc());
+  if (!buffer_) {
+    throw UserError(at_use(loc, "storing to an empty TileRef (a buffer handle never assigned)"));
+  }
   if (ranges_.size() != buffer_->shape.size()) {
-    throw UserError(fmt::format("{}: storing to buffer '{}' needs {} indices, got {}",
-                                kernel_context(t, t.loc()), buffer_->name, buffer_->shape.size(),
-                                ranges_.size()));
+    throw UserError(
+        at_use(loc, fmt::format("storing to buffer '{}' needs {}, got {} {}; {}{}", buffer_->name,
+                                indices_str(buffer_->shape.size()), ranges_.size(),
+                                declared(buffer_), index_hint(buffer_),
+                                ranges_.size() < buffer_->shape.size()
+                                    ? " (to write a whole tile or region use fill() or copy())"
+                                    : "")));
   }
   std::vector<Expr> idx;
   for (const Range& r : ranges_) {
     if (!r.squeezed) {
-      throw UserError(fmt::format("{}: storing to a slice of '{}'; use copy() or fill() for "
-                                  "tiles",
-                                  kernel_context(t, t.loc()), buffer_->name));
+      throw UserError(at_use(loc, fmt::format("storing to a slice of '{}'; use copy() or fill() "
+                                              "for tiles, or index every dimension with a "
+                                              "scalar ({})",
+                                              buffer_->name, element_pattern(buffer_))));
     }
     idx.push_back(r.start);
   }
   if (!value.defined()) {
-    throw UserError(fmt::format("{}: storing an undefined expression into '{}'",
-                                kernel_context(t, t.loc()), buffer_->name));
+    throw UserError(
+        at_use(loc, fmt::format("storing an undefined expression into '{}'", buffer_->name)));
   }
   t.emit(Store::make(buffer_, std::move(idx), store_conversion(buffer_->dtype, value), t.loc()));
   return *this;
 }
 
 const TileRef& TileRef::operator=(const TileRef& other) const {
-  return *this = static_cast<Expr>(other);
+  // `y[i] = sum`: a mistake in reading `sum` is reported at the line of `y[i]`.
+  const SourceLoc fallback = current_trace != nullptr ? use_loc(current_trace->loc()) : indexed_at_;
+  return *this = other.read(fallback);
 }
 
 const TileRef& TileRef::operator+=(const Expr& value) const {
-  return *this = static_cast<Expr>(*this) + value;
+  const SourceLoc fallback = current_trace != nullptr ? use_loc(current_trace->loc()) : indexed_at_;
+  return *this = read(fallback) + value;
 }
 
 Region TileRef::region() const {
@@ -213,9 +305,10 @@ Region TileRef::region() const {
   for (std::size_t d = ranges_.size(); d < buffer_->shape.size(); ++d) {
     const std::int64_t e = const_extent(buffer_, static_cast<int>(d));
     if (e < 0) {
-      throw UserError(fmt::format("buffer '{}': dimension {} is dynamic; slice it with tile() "
-                                  "or range() before using it as a tile",
-                                  buffer_->name, d));
+      throw UserError(
+          at_use(indexed_at_, fmt::format("buffer '{}': dimension {} is dynamic; slice it with "
+                                          "tile() or range() before using it as a tile {}",
+                                          buffer_->name, d, declared(buffer_))));
     }
     r.ranges.push_back(Range{Expr(0), e, false});
   }
@@ -365,7 +458,7 @@ TileRef local(DType dtype, std::vector<std::int64_t> shape, std::string name, Lo
 namespace {
 void atomic(AtomicOp op, const TileRef& element, Expr value, const Loc& loc) {
   Trace& t = trace("atomic");
-  const Expr e = element; // validates full scalar indexing
+  const Expr e = element.read(SourceLoc::from(loc)); // validates full scalar indexing
   const Load* load = e.as<Load>();
   t.emit(Atomic::make(op, element.buffer(), load->indices,
                       store_conversion(element.buffer()->dtype, std::move(value)),
@@ -401,6 +494,11 @@ void emit(Stmt s, const char* what) {
 
 std::string error_context(const char* what, const Loc& loc) {
   return kernel_context(trace(what), SourceLoc::from(loc));
+}
+
+std::string trace_context() {
+  return current_trace != nullptr ? kernel_context(*current_trace, current_trace->loc())
+                                  : std::string();
 }
 
 } // namespace detail

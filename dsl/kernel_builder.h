@@ -23,6 +23,8 @@
 #include "dsl/expr.h"
 #include "ir/ir.h"
 
+#include <concepts>
+#include <cstdint>
 #include <functional>
 #include <source_location>
 #include <string>
@@ -47,9 +49,39 @@ struct AllSlice {};
 /** The whole dimension: `res[t][all][tile(i, 512)]`. */
 inline constexpr AllSlice all{};
 /** Elements [index*size, index*size + size). */
-Slice tile(Expr index, std::int64_t size);
+Slice tile(Expr index, std::int64_t size, Loc loc = Loc::current());
 /** Elements [start, start + extent). */
-Slice range(Expr start, std::int64_t extent);
+Slice range(Expr start, std::int64_t extent, Loc loc = Loc::current());
+
+/** The argument of TileRef::operator[]: a scalar index, a Slice or `all`, with the source line
+ *  of the indexing (an operator cannot take a defaulted std::source_location, a converting
+ *  constructor can), so that indexing and element-access errors name the line of the use. */
+class IndexArg {
+public:
+  enum class Kind : std::uint8_t { scalar, slice, all };
+  template <std::integral T>
+  IndexArg(T index, Loc loc = Loc::current()) // NOLINT(google-explicit-constructor)
+      : kind_(Kind::scalar), scalar_(static_cast<int>(index)), loc_(loc) {}
+  template <typename T>
+  requires(!std::integral<std::remove_cvref_t<T>> && std::is_convertible_v<T&&, Expr>)
+      IndexArg(T&& index, Loc loc = Loc::current()) // NOLINT(google-explicit-constructor)
+      : kind_(Kind::scalar), scalar_(static_cast<Expr>(std::forward<T>(index))), loc_(loc) {}
+  IndexArg(Slice s, Loc loc = Loc::current()) // NOLINT(google-explicit-constructor)
+      : kind_(Kind::slice), slice_(std::move(s)), loc_(loc) {}
+  IndexArg(AllSlice, Loc loc = Loc::current()) // NOLINT(google-explicit-constructor)
+      : kind_(Kind::all), loc_(loc) {}
+
+  Kind kind() const { return kind_; }
+  const Expr& scalar() const { return scalar_; }
+  const Slice& slice() const { return slice_; }
+  const Loc& loc() const { return loc_; }
+
+private:
+  Kind kind_;
+  Expr scalar_;
+  Slice slice_;
+  Loc loc_;
+};
 
 /** A buffer, or part of one: the handle DSL code indexes, slices, reads and writes.
  *  `x[i][j]` with scalar indices is an element (reads convert to Expr, `=` stores);
@@ -59,13 +91,14 @@ public:
   TileRef() = default;
   explicit TileRef(ir::Buffer buffer);
 
-  TileRef operator[](Expr index) const;
-  TileRef operator[](int index) const { return (*this)[Expr(index)]; }
-  TileRef operator[](Slice s) const;
-  TileRef operator[](AllSlice) const;
+  /** `x[i]` (scalar: the dimension is squeezed), `x[tile(i, 64)]`, `x[range(s, n)]`, `x[all]`. */
+  TileRef operator[](IndexArg index) const;
 
   /** Reads the element (every dimension must have been indexed by a scalar). */
   operator Expr() const; // NOLINT(google-explicit-constructor): reads in DSL expressions
+  /** The same read, for DSL calls that read an element: a mistake in a ref that was never
+   *  indexed is reported at `where` (the call's line) instead of the enclosing statement. */
+  Expr read(const ir::SourceLoc& where) const;
   /** Stores `value` into the element. Assigning to a TileRef is always a DSL store. */
   const TileRef& operator=(const Expr& value) const;
   const TileRef& operator=(const TileRef& other) const;
@@ -79,8 +112,12 @@ public:
   std::size_t indexed() const { return ranges_.size(); }
 
 private:
+  /** Where this ref is used in errors: the line of its last indexing, else `fallback`. */
+  ir::SourceLoc use_loc(const ir::SourceLoc& fallback) const;
+
   ir::Buffer buffer_;
   std::vector<ir::Range> ranges_;
+  ir::SourceLoc indexed_at_; ///< line of the last operator[] (empty until indexed)
 };
 
 /** Launch shape helpers for KernelBuilder::launch. */
@@ -198,6 +235,9 @@ namespace detail {
 void emit(ir::Stmt s, const char* what);
 /** "kernel 'k' at file.cpp:42", the prefix of trace-time errors (`what` as above). */
 std::string error_context(const char* what, const Loc& loc);
+/** The same prefix for errors of expression building (dsl/expr.cpp), which has no source
+ *  location: the innermost DSL statement being traced. Empty outside a launch body. */
+std::string trace_context();
 
 } // namespace detail
 

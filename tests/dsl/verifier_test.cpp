@@ -814,6 +814,197 @@ TEST_CASE("error: index that is not an integer", "[dsl][verifier][error]") {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Indexing and element access: refused while tracing (inside launch()), in the same format, at
+// the line of the indexing (or of the store target `y[i]` for `y[i] = sum`)
+// ---------------------------------------------------------------------------------------------
+
+template <typename F> std::string launch_error(KernelBuilder& kb, F&& body) {
+  try {
+    kb.launch(grid(1), threads(128), std::forward<F>(body));
+  } catch (const tessera::UserError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+std::string declared_at(const std::string& name, int line, const std::string& shape) {
+  return "'" + name + "' declared at verifier_test.cpp:" + std::to_string(line) + " with shape " +
+         shape;
+}
+
+TEST_CASE("error: 1-element fragment read as a scalar", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto y = kb.output("y", f32, {64});
+  int decl = 0;
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    decl = __LINE__ + 1;
+    auto sum = fragment(f32, {1}, "sum");
+    clear(sum);
+    line = __LINE__ + 1;
+    parallel({64}, [&](Var i) { y[i] = sum; });
+  });
+  const std::string decl_ctx = declared_at("sum", decl, "[1]");
+  CHECK_ERROR(m, "k", line, "reading buffer 'sum' needs 1 index, got 0", decl_ctx.c_str(),
+              "index it as sum[0]");
+}
+
+TEST_CASE("error: unindexed read in an expression names the enclosing statement",
+          "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    auto sum = fragment(f32, {1, 1}, "sum");
+    auto acc = local(f32, {}, "acc");
+    line = __LINE__ + 1;
+    serial(4, [&](Var) {
+      acc = acc + sum; // no location of its own: reported at the serial() line
+    });
+  });
+  CHECK_ERROR(m, "k", line, "reading buffer 'sum' needs 2 indices, got 0", "index it as sum[0][0]");
+}
+
+TEST_CASE("error: 2-D tile read with one index", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto y = kb.output("y", f32, {4});
+  int decl = 0;
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    decl = __LINE__ + 1;
+    auto f = fragment(f32, {4, 8}, "f");
+    clear(f);
+    parallel({4}, [&](Var i) {
+      line = __LINE__ + 1;
+      Expr v = f[i] * 2.0f;
+      y[i] = v;
+    });
+  });
+  const std::string decl_ctx = declared_at("f", decl, "[4, 8]");
+  CHECK_ERROR(m, "k", line, "reading buffer 'f' needs 2 indices, got 1", decl_ctx.c_str(),
+              "index it as f[i][j]");
+}
+
+TEST_CASE("error: too many indices", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto x = kb.input("x", f32, {64});
+  const int decl = __LINE__ - 1;
+  auto y = kb.output("y", f32, {64});
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    parallel({64}, [&](Var i) {
+      line = __LINE__ + 1;
+      y[i] = x[i][0];
+    });
+  });
+  const std::string decl_ctx = declared_at("x", decl, "[64]");
+  CHECK_ERROR(m, "k", line, "too many indices for buffer 'x': it takes 1 index, this is index 2",
+              decl_ctx.c_str(), "index it as x[i]");
+}
+
+TEST_CASE("error: index on a scalar local", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    auto acc = local(f32, {}, "acc");
+    line = __LINE__ + 1;
+    acc[0] = 1.0f;
+  });
+  CHECK_ERROR(m, "k", line, "too many indices for buffer 'acc': it takes 0 indices",
+              "'acc' is a scalar: use it without an index");
+}
+
+TEST_CASE("error: store with the wrong index count", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  int decl = 0;
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    decl = __LINE__ + 1;
+    auto g = fragment(f32, {4, 8}, "g");
+    parallel({4}, [&](Var i) {
+      line = __LINE__ + 1;
+      g[i] = 1.0f;
+    });
+  });
+  const std::string decl_ctx = declared_at("g", decl, "[4, 8]");
+  CHECK_ERROR(m, "k", line, "storing to buffer 'g' needs 2 indices, got 1", decl_ctx.c_str(),
+              "index it as g[i][j]", "use fill() or copy()");
+}
+
+TEST_CASE("error: store to an unindexed 1-element fragment", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto x = kb.input("x", f32, {64});
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    auto sum = fragment(f32, {1}, "sum");
+    line = __LINE__ + 1;
+    serial(1, [&](Var) { sum = x[0]; });
+  });
+  CHECK_ERROR(m, "k", line, "storing to buffer 'sum' needs 1 index, got 0", "index it as sum[0]");
+}
+
+TEST_CASE("error: float index while tracing", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto x = kb.input("x", f32, {64});
+  auto y = kb.output("y", f32, {64});
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    parallel({64}, [&](Var i) {
+      line = __LINE__ + 1;
+      y[i] = x[1.0f];
+    });
+  });
+  CHECK_ERROR(m, "k", line, "index 0 of buffer 'x' is f32, not an integer", "cast(i32, ...)");
+}
+
+TEST_CASE("error: element read of a slice", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto y = kb.output("y", f32, {8});
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    auto f = fragment(f32, {8}, "f");
+    clear(f);
+    line = __LINE__ + 1;
+    y[0] = f[range(0, 4)];
+  });
+  CHECK_ERROR(m, "k", line, "reading buffer 'f': a slice is not an element", "(f[i])");
+}
+
+TEST_CASE("error: tile of size 0 and all over a dynamic dimension", "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  Dim n = kb.dim("n");
+  auto x = kb.input("x", f32, {n});
+  int line = 0;
+  std::string m = launch_error(kb, [&](Var b) {
+    auto f = fragment(f32, {8}, "f");
+    line = __LINE__ + 1;
+    copy(x[tile(b, 0)], f);
+  });
+  CHECK_ERROR(m, "k", line, "tile(): size must be positive (got 0)");
+  KernelBuilder kb2("k2");
+  Dim n2 = kb2.dim("n");
+  auto x2 = kb2.input("x", f32, {n2});
+  m = launch_error(kb2, [&](Var) {
+    auto g = fragment(f32, {8}, "g");
+    line = __LINE__ + 1;
+    copy(x2[all], g);
+  });
+  CHECK_ERROR(m, "k2", line, "`all` over dynamic dimension 0 is not supported");
+}
+
+TEST_CASE("error: expression mistakes name the kernel and the statement",
+          "[dsl][verifier][error]") {
+  KernelBuilder kb("k");
+  auto x = kb.input("x", f32, {64});
+  auto y = kb.output("y", f32, {64});
+  int line = 0;
+  const std::string m = launch_error(kb, [&](Var) {
+    line = __LINE__ + 1;
+    parallel({64}, [&](Var i) { y[i] = x[i] % 2; });
+  });
+  CHECK_ERROR(m, "k", line, "operator % needs integer operands");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Launch shape and parameters
 // ---------------------------------------------------------------------------------------------
 

@@ -29,6 +29,14 @@ struct PostStageAOn {
   PostStageAOn& operator=(const PostStageAOn&) = delete;
 };
 
+/** hc_head's one-pass cluster kernel on a GPU plan (opt-in there until measured), while alive. */
+struct HeadFusedOn {
+  HeadFusedOn() { setenv("TESSERA_MHC_HEAD_FUSED", "1", 1); }
+  ~HeadFusedOn() { unsetenv("TESSERA_MHC_HEAD_FUSED"); }
+  HeadFusedOn(const HeadFusedOn&) = delete;
+  HeadFusedOn& operator=(const HeadFusedOn&) = delete;
+};
+
 /** vLLM's unit-test configuration (post multiplier 1.0) unless `post_mult` says otherwise. */
 inline Config make_config(std::int64_t H, float post_mult = 1.0f) {
   Config c;

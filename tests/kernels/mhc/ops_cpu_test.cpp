@@ -200,6 +200,7 @@ TEST_CASE("every mHC kernel configuration compiles through NVRTC for sm_90a and 
   int kernels = 0;
   // Each plan is compiled for the archs it can run on: a kernel with a cluster (planned for
   // cc 9 only) needs sm_90; the cc 8 plans cover the forms A100-class GPUs run instead.
+  const mhc::testing::HeadFusedOn head_fused; // opt-in on GPUs: compile it too
   for (const auto& oc : mhc::testing::all_cases()) {
     for (const int cc : {9, 8}) {
       const mhc::Plan plan = mhc::testing::reference_plan(oc, cc);

@@ -174,6 +174,11 @@ TEST_CASE("hc_head", "[mhc][gpu][head]") {
   check_all(Op::hc_head);
 }
 
+TEST_CASE("hc_head in one pass (head_fused, opt-in on sm_90+)", "[mhc][gpu][head][head_fused]") {
+  const mhc::testing::HeadFusedOn on;
+  check_all(Op::hc_head);
+}
+
 TEST_CASE("sinkhorn", "[mhc][gpu][sinkhorn]") {
   check_all(Op::sinkhorn);
 }

@@ -251,8 +251,17 @@ TEST_CASE("mhc_post's tile and hc_head's fp32 projection", "[mhc][plan][cpu]") {
   const mhc::Config c = config(4096);
   CHECK(params<kernels::PostParams>(plan(Op::mhc_post, c, 16).launches[0]).tile_h == 256);
   CHECK(params<kernels::PostParams>(plan(Op::mhc_post, c, 17).launches[0]).tile_h == 512);
-  // sm_90+: one pass, a cluster of 8 blocks per token tile, one block per SM; its partials
-  // take the workspace's split slots.
+  // By default every GPU runs stage A, then the collapse (head_fused is opt-in there until it
+  // has been measured on one); the CPU backend runs head_fused.
+  CHECK(labels(plan(Op::hc_head, c, 3)) == std::vector<std::string>{"stage_a", "head_collapse"});
+  CHECK(labels(mhc::make_plan({.op = Op::hc_head,
+                               .config = c,
+                               .tokens = 3,
+                               .target = mhc::target_for(tessera::MemoryKind::host)})) ==
+        std::vector<std::string>{"head_fused"});
+  // Opted in, sm_90+: one pass, a cluster of 8 blocks per token tile, one block per SM; its
+  // partials take the workspace's split slots. sm_80 keeps the two kernels.
+  const mhc::testing::HeadFusedOn on;
   for (const std::int64_t T : {1, 3, 4096}) {
     const mhc::Plan fused = plan(Op::hc_head, c, T);
     REQUIRE(labels(fused) == std::vector<std::string>{"head_fused"});
@@ -265,7 +274,6 @@ TEST_CASE("mhc_post's tile and hc_head's fp32 projection", "[mhc][plan][cpu]") {
   }
   CHECK(params<kernels::HeadFusedParams>(plan(Op::hc_head, config(1000), 5).launches[0]).slice() ==
         128);
-  // sm_80: stage A, then the collapse.
   const mhc::Plan head = plan(Op::hc_head, c, 3, 132, 8);
   CHECK(labels(head) == std::vector<std::string>{"stage_a", "head_collapse"});
   const auto& a = params<kernels::StageAParams>(head.launches[0]);
@@ -357,7 +365,7 @@ TEST_CASE("registry entries and emit plans come from the plans", "[mhc][plan][cp
         std::vector<std::string>{"mhc_fused_post_pre.fused_post", "mhc_fused_post_pre.post",
                                  "mhc_fused_post_pre.stage_a", "mhc_fused_post_pre.big_fuse"});
   CHECK(mhc::mhc_kernel_entries("hc_head") ==
-        std::vector<std::string>{"hc_head.head_fused", "hc_head.stage_a", "hc_head.head_collapse"});
+        std::vector<std::string>{"hc_head.stage_a", "hc_head.head_collapse"});
   mhc::register_kernels();
   const auto& reg = tessera::KernelRegistry::global();
   const tessera::KernelParams p = reg.resolve("mhc_pre.stage_a", {"hidden=4096", "tokens=1024"});
