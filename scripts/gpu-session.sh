@@ -2,10 +2,12 @@
 # One GPU-machine session as one command (device tool), over a copy of the repository with the
 # carried build-gpu/ (scripts/build-gpu.sh + scripts/pack-gpu.sh) and, optionally, build-base/:
 # the benchmark binaries of an earlier commit, for a same-run, same-card A/B comparison.
-#   scripts/gpu-session.sh [tests] [diff] [bench] [goal] [sanitize] [python]
-#   (default: all but goal and python)
+#   scripts/gpu-session.sh [tests] [diff] [bench] [goal] [sanitize] [python] [head]
+#   (default: all but goal, python and head)
 # python: the Python package's GPU tests (pytest tests/python/gpu, from the wheels
 # scripts/fetch-gpu-wheels.sh put in build-gpu/wheels) and bench/python_overhead.py.
+# head: hc_head's one-pass cluster kernel (head_fused), A/B against the two-kernel form, its
+# GPU tests, cluster-exchange checks and compute-sanitizer (decides its GPU default).
 # goal: the full mhc_bench grid with issue 9's yardsticks, torch.compile from the peer script
 # run just before it on the same card (PEER_SCRIPT, default ../shared/peer/torch_mhc.py; a
 # checkout carried without shared/ can point it at a copy).
@@ -73,6 +75,33 @@ if [[ $steps == *goal* ]]; then
   "$here/build-gpu/bench/mhc_bench" "${torch_json[@]}" --json "$work/mhc-goal.json" \
     >"$work/mhc-goal.log" 2>&1
   summary+=("goal: mhc_bench full grid $([[ ${#torch_json[@]} -gt 0 ]] && echo 'with' || echo 'without') torch peer")
+fi
+
+if [[ $steps == *head* ]]; then
+  # hc_head's one-pass cluster kernel (opt-in on GPUs until measured): A/B against the
+  # two-kernel form over the full grid, its GPU tests, adjacent tiles in one cluster (1 and 3
+  # persistent clusters: the workspace exchange across the cluster barrier), compute-sanitizer.
+  for f in 1 0; do
+    TESSERA_MHC_HEAD_FUSED=$f "$here/build-gpu/bench/mhc_bench" --ops hc_head \
+      --json "$work/head-fused$f.json" >"$work/head-fused$f.log" 2>&1
+  done
+  "$here/build-gpu/tests/codegen/codegen_gpu_tests" "[cluster]" >"$work/head-tests.log" 2>&1
+  "$here/build-gpu/tests/kernels/mhc/mhc_ops_gpu_tests" "[head_fused]" >>"$work/head-tests.log" 2>&1
+  fails=0
+  for clusters in 1 3; do
+    for th in "37 1000" "1025 3000" "129 7168"; do
+      set -- $th
+      TESSERA_MHC_HEAD_FUSED=1 TESSERA_MHC_HEAD_CLUSTERS=$clusters "$here/build-gpu/tools/tessera" \
+        run hc_head --tokens "$1" --hidden "$2" --target cuda --check >>"$work/head-check.log" 2>&1 ||
+        fails=$((fails + 1))
+    done
+  done
+  for tool in memcheck racecheck synccheck initcheck; do
+    TESSERA_MHC_HEAD_FUSED=1 TESSERA_MHC_HEAD_CLUSTERS=3 compute-sanitizer --tool "$tool" \
+      --error-exitcode 9 "$here/build-gpu/tools/tessera" run hc_head --tokens 37 --hidden 1000 \
+      --target cuda --check >>"$work/head-sanitize.log" 2>&1 || fails=$((fails + 1))
+  done
+  summary+=("head: $(grep -cE 'passed' "$work/head-tests.log") test binaries passed; $fails check/sanitizer run(s) failed")
 fi
 
 if [[ $steps == *python* ]]; then
